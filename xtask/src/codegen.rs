@@ -1,7 +1,7 @@
 //! `cargo xtask codegen`: openapi.yaml → the generated client, its httpmock helpers and the
 //! request-body rule tables, each written (or checked) through [`files::ensure_file_contents`].
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 
 use crate::{files, open_enums, rules, spec};
 
@@ -63,7 +63,10 @@ pub fn generate(mode: Mode) -> anyhow::Result<Vec<(&'static str, String)>> {
                 "httpmock helpers",
             )?,
         ),
-        (RULES, files::render(rules::generate(&contract)?, "request rules")?),
+        (
+            RULES,
+            files::render(rules::generate(&contract)?, "request rules")?,
+        ),
         (
             OPEN_ENUMS,
             files::render(open_enums::generate(&open_enums), "open enums")?,
@@ -89,10 +92,22 @@ fn generator(open_enums: &[open_enums::OpenEnum]) -> Generator {
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
         .with_derive("PartialEq")
+        // Per-request authentication and timeouts come from the facade through this context and
+        // the hand-written `ClientHooks` impl, which the compiler then insists on.
+        .with_inner_type(quote::quote!(crate::RequestContext))
+        .with_hooks(HooksMode::Expected)
         // Secrets get a type whose Debug never shows them; constrained names stay plain strings
         // because their rules are checked from the rule tables (so they can be skipped on purpose).
-        .with_replacement("Password", "crate::Password", std::iter::empty::<TypeImpl>())
-        .with_replacement("NewPassword", "crate::Password", std::iter::empty::<TypeImpl>())
+        .with_replacement(
+            "Password",
+            "crate::Password",
+            std::iter::empty::<TypeImpl>(),
+        )
+        .with_replacement(
+            "NewPassword",
+            "crate::Password",
+            std::iter::empty::<TypeImpl>(),
+        )
         .with_replacement(
             "PasswordConfirmation",
             "crate::Password",
@@ -125,7 +140,10 @@ mod tests {
         assert!(
             paths.is_empty(),
             "generated code is stale: {paths:?}; run `cargo xtask codegen` and commit the result\n{}",
-            stale.iter().map(|(_, diff)| diff.as_str()).collect::<String>()
+            stale
+                .iter()
+                .map(|(_, diff)| diff.as_str())
+                .collect::<String>()
         );
     }
 }

@@ -69,7 +69,11 @@ pub fn generate(enums: &[OpenEnum]) -> TokenStream {
 
 fn one(open: &OpenEnum) -> TokenStream {
     let name = Ident::new(&open.name, Span::call_site());
-    let doc = open.description.trim_end().lines().map(|line| format!(" {line}"));
+    let doc = open
+        .description
+        .trim_end()
+        .lines()
+        .map(|line| format!(" {line}"));
     let variants: Vec<Ident> = open
         .values
         .iter()

@@ -45,7 +45,13 @@ pub fn generate(spec: &OpenAPI) -> anyhow::Result<TokenStream> {
             .as_deref()
             .with_context(|| format!("{method} {path} has no operationId"))?;
         let mut fields = Vec::new();
-        collect_object(spec, resolve(spec, schema)?, &mut Vec::new(), true, &mut fields)?;
+        collect_object(
+            spec,
+            resolve(spec, schema)?,
+            &mut Vec::new(),
+            true,
+            &mut fields,
+        )?;
         tables.push(table(operation_id, &fields));
     }
     Ok(quote! {

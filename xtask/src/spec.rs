@@ -68,7 +68,7 @@ fn is_error(status: &StatusCode) -> bool {
 }
 
 fn strip_json(response: &mut Response) {
-    response
-        .content
-        .retain(|media_type, _| !(media_type == "application/json" || media_type.starts_with("application/json;")));
+    response.content.retain(|media_type, _| {
+        !(media_type == "application/json" || media_type.starts_with("application/json;"))
+    });
 }

@@ -7,11 +7,13 @@
 //!   generated struct's `Debug` never prints one;
 //! - the open enums ([`BackupStatus`], ...) generated from `x-extensible-enum`, which keep values
 //!   this version does not know instead of failing;
+//! - [`RequestContext`] and the `ClientHooks` impl that apply it (bearer token, time limit);
 //! - [`rules`], the checker that reads the request-body rule tables generated from the contract.
 //!
 //! Applications should depend on the `scalingo-db` facade, which adds authentication, typed
 //! errors and validation on top of this crate.
 
+mod hooks;
 mod password;
 pub mod rules;
 
@@ -29,4 +31,5 @@ mod generated_open_enums;
 
 pub use generated_client::*;
 pub use generated_open_enums::*;
+pub use hooks::RequestContext;
 pub use password::Password;

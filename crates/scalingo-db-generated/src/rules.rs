@@ -71,9 +71,15 @@ impl fmt::Display for Problem {
             Problem::Missing => f.write_str("is missing"),
             Problem::NotAString => f.write_str("is not a string"),
             Problem::TooShort { length } | Problem::TooLong { length } => {
-                write!(f, "has {length} character{}", if *length == 1 { "" } else { "s" })
+                write!(
+                    f,
+                    "has {length} character{}",
+                    if *length == 1 { "" } else { "s" }
+                )
             }
-            Problem::PatternMismatch => f.write_str("has characters or hyphens in places the rule forbids"),
+            Problem::PatternMismatch => {
+                f.write_str("has characters or hyphens in places the rule forbids")
+            }
             Problem::NotSameAs { other } => write!(f, "differs from {other}"),
         }
     }
@@ -183,8 +189,16 @@ mod tests {
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].field, "name");
         assert_eq!(violations[0].problem, Problem::TooShort { length: 2 });
-        assert!(violations[0].rule.starts_with("6 to 32"), "{}", violations[0].rule);
-        assert!(violations[0].to_string().starts_with("name has 2 characters (rule: 6 to 32"));
+        assert!(
+            violations[0].rule.starts_with("6 to 32"),
+            "{}",
+            violations[0].rule
+        );
+        assert!(
+            violations[0]
+                .to_string()
+                .starts_with("name has 2 characters (rule: 6 to 32")
+        );
     }
 
     #[test]

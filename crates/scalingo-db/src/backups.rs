@@ -1,0 +1,181 @@
+//! [`Backups`]: list, create and show the backups of a database, and get their archives.
+
+use futures_util::TryStreamExt as _;
+use scalingo_db_generated::types::BackupResponse;
+
+use crate::error::{Error, Result};
+use crate::users::ok;
+use crate::{Backup, Client};
+
+/// The backups of the client's database, from [`Client::backups`].
+///
+/// ```no_run
+/// # async fn run(client: scalingo_db::Client) -> Result<(), scalingo_db::Error> {
+/// let backup = client.backups().create().await?;
+/// println!("{} is {}", backup.name, backup.status);
+///
+/// let newest_done = client
+///     .backups()
+///     .list()
+///     .await?
+///     .into_iter()
+///     .find(|backup| backup.status == scalingo_db::BackupStatus::Done);
+/// if let Some(done) = newest_done {
+///     let link = client.backups().archive_link(&done.id).await?;
+///     let archive = client.backups().open_archive(&link).await?;
+///     println!("{} bytes to download", archive.content_length().unwrap_or(0));
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Backups<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Backups<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Backups { client }
+    }
+
+    /// Every backup of the database, newest first.
+    pub async fn list(&self) -> Result<Vec<Backup>> {
+        let response = self
+            .client
+            .api()
+            .list_backups(self.client.database_id())
+            .await;
+        Ok(ok(response).await?.database_backups)
+    }
+
+    /// Asks for a manual backup. The answer is `scheduled`; poll [`Backups::get`] to follow it.
+    /// The service refuses (400, [`Error::Refused`]) while another backup is running.
+    pub async fn create(&self) -> Result<Backup> {
+        let response = self
+            .client
+            .api()
+            .create_backup(self.client.database_id())
+            .await;
+        Ok(unwrap(ok(response).await?))
+    }
+
+    /// One backup.
+    pub async fn get(&self, backup_id: &str) -> Result<Backup> {
+        let response = self
+            .client
+            .api()
+            .get_backup(self.client.database_id(), backup_id)
+            .await;
+        Ok(unwrap(ok(response).await?))
+    }
+
+    /// A pre-signed, expiring link to the backup's archive.
+    pub async fn archive_link(&self, backup_id: &str) -> Result<ArchiveLink> {
+        let response = self
+            .client
+            .api()
+            .get_backup_archive_url(self.client.database_id(), backup_id)
+            .await;
+        let url = ok(response).await?.download_url;
+        let url = url::Url::parse(&url).map_err(|err| Error::Decode {
+            message: format!("the download link is not a URL: {err}"),
+            snippet: String::new(),
+        })?;
+        Ok(ArchiveLink { url })
+    }
+
+    /// Starts downloading an archive from its link, without the Authorization header (the link
+    /// carries its own token). `from` skips that many bytes with a `Range` request, to resume.
+    ///
+    /// The link is used as given, whatever its host: the service may point it at object storage.
+    pub async fn open_archive(&self, link: &ArchiveLink) -> Result<ArchiveStream> {
+        self.open_archive_from(link, 0).await
+    }
+
+    /// Like [`Backups::open_archive`], starting at byte `from` (answered with 206).
+    pub async fn open_archive_from(&self, link: &ArchiveLink, from: u64) -> Result<ArchiveStream> {
+        let mut request = self.client.http().get(link.url.clone());
+        if from > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/octet-stream")
+            .send()
+            .await
+            .map_err(Error::from)?;
+        let status = response.status();
+        let expected = if from > 0 {
+            reqwest::StatusCode::PARTIAL_CONTENT
+        } else {
+            reqwest::StatusCode::OK
+        };
+        if status != expected {
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            let error = crate::error::from_status(status, &headers, &body);
+            return Err(match error {
+                Error::UnexpectedStatus { .. } if status.is_success() => Error::UnexpectedStatus {
+                    status,
+                    snippet: String::new(),
+                },
+                other => other,
+            });
+        }
+        Ok(ArchiveStream { response })
+    }
+}
+
+/// The service wraps backups in `database_backup`; its documentation shows them bare.
+fn unwrap(response: BackupResponse) -> Backup {
+    match response {
+        BackupResponse::Variant0(envelope) => envelope.database_backup,
+        BackupResponse::Variant1(backup) => backup,
+    }
+}
+
+/// A pre-signed link to a backup's archive. Its `Debug` hides the token in the query string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ArchiveLink {
+    url: url::Url,
+}
+
+impl ArchiveLink {
+    /// The link in full, token included: treat it like a password.
+    pub fn expose_url(&self) -> &str {
+        self.url.as_str()
+    }
+}
+
+impl std::fmt::Debug for ArchiveLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.url.clone();
+        if shown.query().is_some() {
+            shown.set_query(Some("<redacted>"));
+        }
+        f.debug_tuple("ArchiveLink").field(&shown.as_str()).finish()
+    }
+}
+
+/// An archive being downloaded: its length, and its bytes as a stream of chunks.
+#[derive(Debug)]
+pub struct ArchiveStream {
+    response: reqwest::Response,
+}
+
+impl ArchiveStream {
+    /// The number of bytes this answer will carry, when the server said (`Content-Length`).
+    pub fn content_length(&self) -> Option<u64> {
+        self.response.content_length()
+    }
+
+    /// The next chunk of bytes, or `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>> {
+        self.response.chunk().await.map_err(Error::from)
+    }
+
+    /// The chunks as a stream.
+    pub fn into_stream(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<bytes::Bytes>> + Send + 'static {
+        self.response.bytes_stream().map_err(Error::from)
+    }
+}

@@ -1,0 +1,191 @@
+//! [`Users`]: list, create, update, reset and delete the users of a database.
+
+use scalingo_db_generated::rules::tables;
+use scalingo_db_generated::types::{
+    CreateUserRequest, DatabaseUserResponse, NewDatabaseUser, UpdateUserPasswordRequest,
+    UserPasswordUpdate,
+};
+
+use crate::error::{Error, Result};
+use crate::validation;
+use crate::{Client, DatabaseUser, Password};
+
+/// The users of the client's database, from [`Client::users`].
+///
+/// ```no_run
+/// # async fn run(client: scalingo_db::Client) -> Result<(), scalingo_db::Error> {
+/// use scalingo_db::NewUser;
+///
+/// let created = client.users().create(NewUser::new("reporting").read_only(true)).await?;
+/// let password = created.password.expect("generated when none is given");
+/// println!("{} can log in with {}", created.name, password.expose());
+///
+/// client.users().reset_password("reporting").await?;
+/// client.users().delete("reporting").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Users<'a> {
+    client: &'a Client,
+}
+
+/// A user to create: a name, an optional password (the service generates one otherwise) and
+/// whether it may only read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    name: String,
+    password: Option<Password>,
+    read_only: bool,
+}
+
+impl NewUser {
+    /// A read-write user named `name` whose password the service generates.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewUser {
+            name: name.into(),
+            password: None,
+            read_only: false,
+        }
+    }
+
+    /// Sets the password (its confirmation is filled in for you).
+    pub fn password(mut self, password: impl Into<Password>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Makes the user read-only (or not).
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// The request body the official clients send for this user.
+    pub fn to_request(&self, database_id: &str) -> CreateUserRequest {
+        CreateUserRequest {
+            database_user: NewDatabaseUser {
+                database_id: Some(database_id.to_owned()),
+                name: self.name.clone(),
+                read_only: self.read_only,
+                password: self.password.clone(),
+                password_confirmation: self.password.clone(),
+            },
+        }
+    }
+}
+
+impl<'a> Users<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Users { client }
+    }
+
+    /// Every user of the database, including the protected default user.
+    pub async fn list(&self) -> Result<Vec<DatabaseUser>> {
+        let response = self
+            .client
+            .api()
+            .list_users(self.client.database_id())
+            .await;
+        Ok(ok(response).await?.database_users)
+    }
+
+    /// Creates a user. Its name and password are checked against the contract's rules first
+    /// (unless validation is skipped); when no password is given, the answer carries the one the
+    /// service generated, which is shown only this once.
+    pub async fn create(&self, user: NewUser) -> Result<DatabaseUser> {
+        self.create_from_request(&user.to_request(self.client.database_id()))
+            .await
+    }
+
+    /// Creates a user from a request body built by hand. The body is checked like [`Users::create`]
+    /// checks its own, including that `password_confirmation` equals `password`.
+    pub async fn create_from_request(&self, request: &CreateUserRequest) -> Result<DatabaseUser> {
+        validation::check(self.client.validation(), request, tables::CREATE_USER)?;
+        let response = self
+            .client
+            .api()
+            .create_user(self.client.database_id(), request)
+            .await;
+        Ok(unwrap(ok(response).await?))
+    }
+
+    /// Sets the password of an existing user (not the protected one). The password is checked
+    /// against the contract's rules first; its confirmation is filled in for you.
+    pub async fn update_password(
+        &self,
+        name: &str,
+        password: impl Into<Password>,
+    ) -> Result<DatabaseUser> {
+        let password = password.into();
+        let request = UpdateUserPasswordRequest {
+            database_user: UserPasswordUpdate {
+                database_id: Some(self.client.database_id().to_owned()),
+                password: password.clone(),
+                password_confirmation: password,
+            },
+        };
+        self.update_password_from_request(name, &request).await
+    }
+
+    /// Sets the password of an existing user from a request body built by hand, checked like
+    /// [`Users::update_password`] checks its own.
+    pub async fn update_password_from_request(
+        &self,
+        name: &str,
+        request: &UpdateUserPasswordRequest,
+    ) -> Result<DatabaseUser> {
+        validation::check(
+            self.client.validation(),
+            request,
+            tables::UPDATE_USER_PASSWORD,
+        )?;
+        let response = self
+            .client
+            .api()
+            .update_user_password(self.client.database_id(), name, request)
+            .await;
+        Ok(unwrap(ok(response).await?))
+    }
+
+    /// Replaces the password of an existing user (not the protected one) with one the service
+    /// generates; the answer carries it, shown only this once.
+    pub async fn reset_password(&self, name: &str) -> Result<DatabaseUser> {
+        let response = self
+            .client
+            .api()
+            .reset_user_password(self.client.database_id(), name)
+            .await;
+        Ok(unwrap(ok(response).await?))
+    }
+
+    /// Deletes a user (not the protected one).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        let response = self
+            .client
+            .api()
+            .delete_user(self.client.database_id(), name)
+            .await;
+        ok(response).await
+    }
+}
+
+/// The service wraps users in `database_user`; its documentation shows them bare.
+fn unwrap(response: DatabaseUserResponse) -> DatabaseUser {
+    match response {
+        DatabaseUserResponse::Variant0(envelope) => envelope.database_user,
+        DatabaseUserResponse::Variant1(user) => user,
+    }
+}
+
+/// The value of a generated call, or our error.
+pub(crate) async fn ok<T>(
+    response: std::result::Result<
+        scalingo_db_generated::ResponseValue<T>,
+        scalingo_db_generated::Error<scalingo_db_generated::ByteStream>,
+    >,
+) -> Result<T> {
+    match response {
+        Ok(value) => Ok(value.into_inner()),
+        Err(error) => Err(Error::from_generated(error).await),
+    }
+}
