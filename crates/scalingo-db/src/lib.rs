@@ -48,3 +48,8 @@ pub use scalingo_db_generated::types;
 pub use scalingo_db_generated::types::{Backup, DatabaseUser, DbmsAttributes};
 pub use scalingo_db_generated::{BackupMethod, BackupStatus, Password, PasswordEncryption};
 pub use secrecy;
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

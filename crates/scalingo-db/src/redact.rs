@@ -16,8 +16,13 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     if scrubbed.chars().nth(SNIPPET_CHARS).is_some() {
         out.push('…');
     }
-    out.escape_debug().fold(String::new(), |mut acc, c| {
-        let _ = acc.write_char(c);
+    // Control characters (newlines, escape sequences) would garble a terminal or a log line.
+    out.chars().fold(String::new(), |mut acc, c| {
+        if c.is_control() {
+            let _ = write!(acc, "{}", c.escape_default());
+        } else {
+            acc.push(c);
+        }
         acc
     })
 }

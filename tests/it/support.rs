@@ -1,0 +1,37 @@
+//! Shared fixtures: a client pointed at a mock server, and the headers every API call carries.
+
+use httpmock::{MockServer, When};
+use scalingo_db::{Client, ClientBuilder};
+
+/// The database every test manages.
+pub const DB: &str = "ad-0c8fe5a2-2b4e";
+/// A recognisable token, so a test can look for it where it must not appear.
+pub const TOKEN: &str = "tok-SENTINEL-5b1d9";
+/// A valid password (24 characters).
+pub const PASSWORD: &str = "correct-horse-battery-st";
+
+/// A client of [`DB`] with [`TOKEN`], calling `server`.
+pub fn client(server: &MockServer) -> Client {
+    builder(server).build().expect("valid client settings")
+}
+
+/// The builder behind [`client`], to change one setting.
+pub fn builder(server: &MockServer) -> ClientBuilder {
+    Client::builder()
+        .base_url(server.base_url())
+        .database_id(DB)
+        .token(TOKEN)
+}
+
+/// The headers of every authenticated API call.
+pub fn api_headers(when: When) -> When {
+    when.header("authorization", format!("Bearer {TOKEN}"))
+        .header("accept", "application/json")
+        .header_prefix("user-agent", "scalingo-db-rs/")
+        .header_missing("api-version")
+}
+
+/// The headers of a call that sends a JSON body.
+pub fn json_body_headers(when: When) -> When {
+    api_headers(when).header("content-type", "application/json")
+}
