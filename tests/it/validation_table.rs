@@ -255,7 +255,7 @@ async fn every_broken_rule_is_reported_at_once() {
     assert_eq!(
         error.to_string(),
         format!(
-            "invalid request, nothing was sent: name has characters or hyphens in places the rule forbids (rule: {NAME_RULE}); \
+            "invalid request, nothing was sent: name does not match the rule's pattern (rule: {NAME_RULE}); \
              password has 5 characters (rule: {PASSWORD_RULE}); password_confirmation has 5 characters (rule: {PASSWORD_RULE})"
         )
     );

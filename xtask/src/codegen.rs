@@ -3,7 +3,7 @@
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 
-use crate::{files, open_enums, rules, spec};
+use crate::{files, open_enums, operations, rules, spec};
 
 /// Whether to write the generated files or only check that the committed ones are fresh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +20,7 @@ pub enum Mode {
 const SPEC: &str = "openapi.yaml";
 const CLIENT: &str = "crates/scalingo-db-generated/src/generated_client.rs";
 const RULES: &str = "crates/scalingo-db-generated/src/generated_rules.rs";
+const OPERATIONS: &str = "crates/scalingo-db-generated/src/generated_operations.rs";
 const OPEN_ENUMS: &str = "crates/scalingo-db-generated/src/generated_open_enums.rs";
 const HTTPMOCK: &str = "crates/scalingo-db-generated-httpmock/src/generated_httpmock.rs";
 /// The Rust path of the generated client crate, as the httpmock helpers refer to it.
@@ -68,6 +69,10 @@ pub fn generate(mode: Mode) -> anyhow::Result<Vec<(&'static str, String)>> {
             files::render(rules::generate(&contract)?, "request rules")?,
         ),
         (
+            OPERATIONS,
+            files::render(operations::generate(&contract)?, "operations")?,
+        ),
+        (
             OPEN_ENUMS,
             files::render(open_enums::generate(&open_enums), "open enums")?,
         ),
@@ -103,6 +108,7 @@ fn generator(open_enums: &[open_enums::OpenEnum]) -> Generator {
             "crate::Password",
             std::iter::empty::<TypeImpl>(),
         )
+        .with_replacement("Token", "crate::Token", std::iter::empty::<TypeImpl>())
         .with_replacement(
             "NewPassword",
             "crate::Password",

@@ -7,6 +7,7 @@
 mod codegen;
 mod files;
 mod open_enums;
+mod operations;
 mod rules;
 mod spec;
 

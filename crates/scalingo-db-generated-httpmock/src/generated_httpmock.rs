@@ -600,6 +600,114 @@ pub mod operations {
             )
         }
     }
+    pub struct ExchangeApiTokenWhen(::httpmock::When);
+    impl ExchangeApiTokenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(regex::Regex::new("^/v1/tokens/exchange$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+    }
+    pub struct ExchangeApiTokenThen(::httpmock::Then);
+    impl ExchangeApiTokenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::UserToken) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
+    pub struct GetAddonTokenWhen(::httpmock::When);
+    impl GetAddonTokenWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner.method(::httpmock::Method::POST).path_matches(
+                    regex::Regex::new("^/v1/apps/[^/]*/addons/[^/]*/token$").unwrap(),
+                ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn app(self, value: &str) -> Self {
+            let re =
+                regex::Regex::new(&format!("^/v1/apps/{}/addons/.*/token$", value.to_string()))
+                    .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn addon_id(self, value: &str) -> Self {
+            let re =
+                regex::Regex::new(&format!("^/v1/apps/.*/addons/{}/token$", value.to_string()))
+                    .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetAddonTokenThen(::httpmock::Then);
+    impl GetAddonTokenThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::AddonTokenResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -635,6 +743,12 @@ pub trait MockServerExt {
     fn download_backup_archive<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::DownloadBackupArchiveWhen, operations::DownloadBackupArchiveThen);
+    fn exchange_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ExchangeApiTokenWhen, operations::ExchangeApiTokenThen);
+    fn get_addon_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetAddonTokenWhen, operations::GetAddonTokenThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
     fn list_users<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
@@ -744,6 +858,28 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::DownloadBackupArchiveWhen::new(when),
                 operations::DownloadBackupArchiveThen::new(then),
+            )
+        })
+    }
+    fn exchange_api_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::ExchangeApiTokenWhen, operations::ExchangeApiTokenThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::ExchangeApiTokenWhen::new(when),
+                operations::ExchangeApiTokenThen::new(then),
+            )
+        })
+    }
+    fn get_addon_token<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetAddonTokenWhen, operations::GetAddonTokenThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetAddonTokenWhen::new(when),
+                operations::GetAddonTokenThen::new(then),
             )
         })
     }

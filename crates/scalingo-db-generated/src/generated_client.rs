@@ -7,6 +7,27 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///The addon, wrapped in `addon`, with its database token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AddonTokenResponse {
+        pub addon: AddonWithToken,
+    }
+    ///An addon (the main API sends more fields, which are ignored) and its database token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AddonWithToken {
+        ///The app's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub app_id: ::std::option::Option<::std::string::String>,
+        ///The addon id, i.e. the Database API's `database_id`.
+        pub id: ::std::string::String,
+        ///The addon's resource name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_id: ::std::option::Option<::std::string::String>,
+        ///The addon's state (`running`, ...).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        pub token: crate::Token,
+    }
     ///A logical backup of the database.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Backup {
@@ -176,6 +197,11 @@ pub mod types {
         pub password: crate::Password,
         pub password_confirmation: crate::Password,
     }
+    ///A user token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct UserToken {
+        pub token: crate::Token,
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -226,7 +252,8 @@ pub mod types {
 ///
 ///Every request needs `Authorization: Bearer <token>` with a token scoped to the database (see the
 ///`bearer` security scheme), except the pre-signed archive download, which carries its own token in
-///the query string.
+///the query string. How that token is obtained is described too (tag `auth`), so that every
+///request a client sends is in this contract.
 ///
 ///
 ///Version: 1.0.0
@@ -753,7 +780,10 @@ impl Client {
     ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
     ///- `backup_id`: The backup's id.
     ///- `token`: The download token embedded in the pre-signed link.
-    ///- `range`: A single byte range (`bytes=<first>-`), to resume a download.
+    ///- `range`: A single byte range: `bytes=<first>-` to resume a download, `bytes=<first>-<last>`, or
+    ///`bytes=-<suffix length>`. A range that starts past the end of the archive answers 416;
+    ///any other value is ignored and the whole archive is sent (RFC 9110).
+    ///
     pub async fn download_backup_archive<'a>(
         &'a self,
         database_id: &'a str,
@@ -792,6 +822,98 @@ impl Client {
         match response.status().as_u16() {
             200u16 => Ok(ResponseValue::stream(response)),
             206u16 => Ok(ResponseValue::stream(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Exchange an API token for a user token
+    ///
+    ///Answers a user token (a JWT whose `exp` claim says when it expires, one hour later) for the
+    ///API token given as the HTTP Basic password. The request has no body.
+    ///
+    ///
+    ///Sends a `POST` request to `/v1/tokens/exchange`
+    ///
+    pub async fn exchange_api_token<'a>(
+        &'a self,
+    ) -> Result<ResponseValue<types::UserToken>, Error<ByteStream>> {
+        let url = format!("{}/v1/tokens/exchange", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map.append(
+            ::reqwest::header::HeaderName::from_static("api-version"),
+            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+        );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "exchange_api_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Get a database token
+    ///
+    ///Answers the addon with a token for the Database API (a JWT valid for one hour). The request
+    ///has no body.
+    ///
+    ///
+    ///Sends a `POST` request to `/v1/apps/{app}/addons/{addon_id}/token`
+    ///
+    ///Arguments:
+    ///- `app`: The name of the app the database is attached to.
+    ///- `addon_id`: The database's addon id, the same as the Database API's `database_id`.
+    pub async fn get_addon_token<'a>(
+        &'a self,
+        app: &'a str,
+        addon_id: &'a str,
+    ) -> Result<ResponseValue<types::AddonTokenResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/v1/apps/{}/addons/{}/token",
+            self.baseurl,
+            encode_path(&app.to_string()),
+            encode_path(&addon_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map.append(
+            ::reqwest::header::HeaderName::from_static("api-version"),
+            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+        );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_addon_token",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
             400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
             _ => Err(Error::UnexpectedResponse(response)),

@@ -77,9 +77,7 @@ impl fmt::Display for Problem {
                     if *length == 1 { "" } else { "s" }
                 )
             }
-            Problem::PatternMismatch => {
-                f.write_str("has characters or hyphens in places the rule forbids")
-            }
+            Problem::PatternMismatch => f.write_str("does not match the rule's pattern"),
             Problem::NotSameAs { other } => write!(f, "differs from {other}"),
         }
     }

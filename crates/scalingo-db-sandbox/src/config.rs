@@ -1,0 +1,169 @@
+//! What a sandbox starts with: its databases, the API tokens it accepts, and the timings that
+//! make it behave like the real service (or instantly, for tests).
+
+use std::time::Duration;
+
+/// The engines a Scalingo database can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DatabaseType {
+    /// PostgreSQL (users carry `dbms_attributes.password_encryption`).
+    Postgresql,
+    /// MySQL.
+    Mysql,
+    /// MongoDB.
+    Mongodb,
+    /// InfluxDB.
+    Influxdb,
+    /// Redis (no user management).
+    Redis,
+    /// OpenSearch (no user management).
+    Opensearch,
+    /// Elasticsearch (no user management).
+    Elasticsearch,
+}
+
+impl DatabaseType {
+    /// Every type, for help texts.
+    pub const ALL: [DatabaseType; 7] = [
+        DatabaseType::Postgresql,
+        DatabaseType::Mysql,
+        DatabaseType::Mongodb,
+        DatabaseType::Influxdb,
+        DatabaseType::Redis,
+        DatabaseType::Opensearch,
+        DatabaseType::Elasticsearch,
+    ];
+
+    /// The type's name as Scalingo spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatabaseType::Postgresql => "postgresql",
+            DatabaseType::Mysql => "mysql",
+            DatabaseType::Mongodb => "mongodb",
+            DatabaseType::Influxdb => "influxdb",
+            DatabaseType::Redis => "redis",
+            DatabaseType::Opensearch => "opensearch",
+            DatabaseType::Elasticsearch => "elasticsearch",
+        }
+    }
+
+    /// Whether the Database API manages this engine's users (the official CLI's allow-list).
+    pub fn supports_users(self) -> bool {
+        matches!(
+            self,
+            DatabaseType::Postgresql
+                | DatabaseType::Mysql
+                | DatabaseType::Mongodb
+                | DatabaseType::Influxdb
+        )
+    }
+}
+
+impl std::str::FromStr for DatabaseType {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        DatabaseType::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<_> = DatabaseType::ALL.iter().map(|kind| kind.name()).collect();
+                format!(
+                    "unknown database type `{name}`; known: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+/// A database the sandbox starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseSeed {
+    /// Its addon id, used in paths (`ad-...`).
+    pub id: String,
+    /// The app it belongs to; the protected default user is named after it (`my-app` →
+    /// `my_app_<digits>`).
+    pub app: String,
+    /// Its engine.
+    pub kind: DatabaseType,
+}
+
+impl DatabaseSeed {
+    /// A database `id` of `kind` attached to `app`.
+    pub fn new(id: impl Into<String>, app: impl Into<String>, kind: DatabaseType) -> Self {
+        DatabaseSeed {
+            id: id.into(),
+            app: app.into(),
+            kind,
+        }
+    }
+}
+
+impl std::str::FromStr for DatabaseSeed {
+    type Err = String;
+
+    /// `id:app:type`, e.g. `ad-1234:my-app:postgresql`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = text.split(':').collect();
+        match parts.as_slice() {
+            [id, app, kind] if !id.is_empty() && !app.is_empty() => {
+                Ok(DatabaseSeed::new(*id, *app, kind.parse()?))
+            }
+            _ => Err(format!(
+                "`{text}` is not `id:app:type` (e.g. ad-1234:my-app:postgresql)"
+            )),
+        }
+    }
+}
+
+/// Everything a sandbox starts with. [`Default`] gives one PostgreSQL and one Redis database, one
+/// API token, instant backups and a 1 MiB archive.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// The databases.
+    pub databases: Vec<DatabaseSeed>,
+    /// The API tokens `POST /v1/tokens/exchange` accepts.
+    pub api_tokens: Vec<String>,
+    /// How long a user token (from the exchange) stays valid.
+    pub user_token_lifetime: Duration,
+    /// How long a database token (from the addon token endpoint) stays valid.
+    pub database_token_lifetime: Duration,
+    /// How long an archive link stays valid.
+    pub archive_link_lifetime: Duration,
+    /// How long a new backup stays `scheduled`.
+    pub backup_scheduled_for: Duration,
+    /// How long a backup then stays `running` before it is `done`.
+    pub backup_running_for: Duration,
+    /// The size of every backup archive, in bytes (the archive is generated, never stored).
+    pub archive_size: u64,
+    /// Serve the fault-injection and counter routes under `/_sandbox/` (off by default).
+    pub control_routes: bool,
+}
+
+/// The database of the default configuration.
+pub const DEFAULT_DATABASE: &str = "ad-5a4b0d7e-sandbox-postgresql";
+/// A second default database, whose engine has no user management.
+pub const DEFAULT_REDIS_DATABASE: &str = "ad-5a4b0d7e-sandbox-redis";
+/// The app of the default databases.
+pub const DEFAULT_APP: &str = "sandbox-app";
+/// The API token of the default configuration.
+pub const DEFAULT_API_TOKEN: &str = "tk-us-sandbox-0000000000000000000000000000";
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            databases: vec![
+                DatabaseSeed::new(DEFAULT_DATABASE, DEFAULT_APP, DatabaseType::Postgresql),
+                DatabaseSeed::new(DEFAULT_REDIS_DATABASE, DEFAULT_APP, DatabaseType::Redis),
+            ],
+            api_tokens: vec![DEFAULT_API_TOKEN.to_owned()],
+            user_token_lifetime: Duration::from_secs(3600),
+            database_token_lifetime: Duration::from_secs(3600),
+            archive_link_lifetime: Duration::from_secs(600),
+            backup_scheduled_for: Duration::ZERO,
+            backup_running_for: Duration::ZERO,
+            archive_size: 1024 * 1024,
+            control_routes: false,
+        }
+    }
+}
