@@ -10,7 +10,10 @@
 //! (default `osc-fr1`), it runs the same steps against the real API: it creates and deletes a
 //! user named `quickstart-<digits>` and asks for one manual backup.
 
-#![allow(clippy::print_stdout, reason = "printing is what the quickstart is for")]
+#![allow(
+    clippy::print_stdout,
+    reason = "printing is what the quickstart is for"
+)]
 
 use std::time::Duration;
 

@@ -9,22 +9,33 @@ use crate::{Backup, Client};
 
 /// The backups of the client's database, from [`Client::backups`].
 ///
-/// ```no_run
-/// # async fn run(client: scalingo_db::Client) -> Result<(), scalingo_db::Error> {
-/// let backup = client.backups().create().await?;
-/// println!("{} is {}", backup.name, backup.status);
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use scalingo_db_sandbox::{Sandbox, DEFAULT_DATABASE};
+/// # let sandbox = Sandbox::start(Default::default()).await?;
+/// # let client = scalingo_db::Client::builder()
+/// #     .base_url(sandbox.database_api_url())
+/// #     .database_id(DEFAULT_DATABASE)
+/// #     .token(sandbox.database_token(DEFAULT_DATABASE))
+/// #     .build()?;
+/// use scalingo_db::BackupStatus;
 ///
-/// let newest_done = client
-///     .backups()
-///     .list()
-///     .await?
-///     .into_iter()
-///     .find(|backup| backup.status == scalingo_db::BackupStatus::Done);
-/// if let Some(done) = newest_done {
-///     let link = client.backups().archive_link(&done.id).await?;
-///     let archive = client.backups().open_archive(&link).await?;
-///     println!("{} bytes to download", archive.content_length().unwrap_or(0));
+/// let backup = client.backups().create().await?;
+/// assert_eq!(backup.status, BackupStatus::Scheduled);
+///
+/// // Newest first; the sandbox's backups are done at once.
+/// let newest = client.backups().list().await?.remove(0);
+/// assert_eq!(newest.id, backup.id);
+/// assert_eq!(client.backups().get(&backup.id).await?.status, BackupStatus::Done);
+///
+/// let link = client.backups().archive_link(&backup.id).await?;
+/// let mut archive = client.backups().open_archive(&link).await?;
+/// let mut size = 0;
+/// while let Some(chunk) = archive.chunk().await? {
+///     size += chunk.len() as u64;
 /// }
+/// assert_eq!(Some(size), archive.content_length());
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -120,7 +131,10 @@ impl<'a> Backups<'a> {
                 other => other,
             });
         }
-        Ok(ArchiveStream { response })
+        Ok(ArchiveStream {
+            content_length: response.content_length(),
+            response,
+        })
     }
 }
 
@@ -158,13 +172,15 @@ impl std::fmt::Debug for ArchiveLink {
 /// An archive being downloaded: its length, and its bytes as a stream of chunks.
 #[derive(Debug)]
 pub struct ArchiveStream {
+    /// Read at the start: reqwest's own figure shrinks as the body is consumed.
+    content_length: Option<u64>,
     response: reqwest::Response,
 }
 
 impl ArchiveStream {
     /// The number of bytes this answer will carry, when the server said (`Content-Length`).
     pub fn content_length(&self) -> Option<u64> {
-        self.response.content_length()
+        self.content_length
     }
 
     /// The next chunk of bytes, or `None` at the end.

@@ -12,15 +12,28 @@ use crate::{Client, DatabaseUser, Password};
 
 /// The users of the client's database, from [`Client::users`].
 ///
-/// ```no_run
-/// # async fn run(client: scalingo_db::Client) -> Result<(), scalingo_db::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use scalingo_db_sandbox::{Sandbox, DEFAULT_DATABASE};
+/// # let sandbox = Sandbox::start(Default::default()).await?;
+/// # let client = scalingo_db::Client::builder()
+/// #     .base_url(sandbox.database_api_url())
+/// #     .database_id(DEFAULT_DATABASE)
+/// #     .token(sandbox.database_token(DEFAULT_DATABASE))
+/// #     .build()?;
 /// use scalingo_db::NewUser;
 ///
 /// let created = client.users().create(NewUser::new("reporting").read_only(true)).await?;
 /// let password = created.password.expect("generated when none is given");
-/// println!("{} can log in with {}", created.name, password.expose());
+/// assert!(password.expose().len() >= 24);
 ///
-/// client.users().reset_password("reporting").await?;
+/// let names: Vec<String> = client.users().list().await?.into_iter().map(|u| u.name).collect();
+/// assert!(names.contains(&"reporting".to_owned()));
+///
+/// client.users().update_password("reporting", "a-new-password-of-24-chars").await?;
+/// let reset = client.users().reset_password("reporting").await?;
+/// assert!(reset.password.is_some());
 /// client.users().delete("reporting").await?;
 /// # Ok(()) }
 /// ```
