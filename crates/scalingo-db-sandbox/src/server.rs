@@ -52,23 +52,35 @@ pub struct DropConnection;
 /// error after `after_bytes`, which makes hyper close the connection mid-body.
 pub fn truncate(response: Response, after_bytes: usize) -> Response {
     let (mut parts, body) = response.into_parts();
-    let full_len = http_body::Body::size_hint(&body).exact();
-    if let Some(len) = full_len {
+    if let Some(len) = http_body::Body::size_hint(&body).exact() {
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
-    let mut remaining = after_bytes;
-    let stream = body.into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        if remaining == 0 {
-            return Err(std::io::Error::other("body truncated by a sandbox fault"));
-        }
-        let keep = chunk.len().min(remaining);
-        remaining -= keep;
-        Ok(chunk.slice(..keep))
-    });
-    let cut = stream.chain(futures_util::stream::once(async {
-        Err(std::io::Error::other("body truncated by a sandbox fault"))
-    }));
+    let cut = futures_util::stream::unfold(
+        (body.into_data_stream(), after_bytes, false),
+        |(mut data, remaining, ended)| async move {
+            if ended {
+                return None;
+            }
+            let next = if remaining == 0 {
+                None
+            } else {
+                data.next().await
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    let keep = chunk.len().min(remaining);
+                    Some((Ok(chunk.slice(..keep)), (data, remaining - keep, false)))
+                }
+                _ => {
+                    // hyper writes out what it holds only once the body has nothing ready;
+                    // failing at once would lose the head and the kept bytes too.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    let error = std::io::Error::other("body truncated by a sandbox fault");
+                    Some((Err(error), (data, 0, true)))
+                }
+            }
+        },
+    );
     Response::from_parts(parts, Body::from_stream(cut))
 }
 
