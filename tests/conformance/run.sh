@@ -11,6 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 st="${1:-st}"
 sandbox_bin="${2:-$root/target/debug/scalingo-db-sandbox}"
+# Both may be given relative to the caller's directory; this script changes directory later.
+case "$st" in */*) st="$(cd "$(dirname "$st")" && pwd)/$(basename "$st")" ;; esac
+sandbox_bin="$(cd "$(dirname "$sandbox_bin")" && pwd)/$(basename "$sandbox_bin")"
 
 log="$(mktemp)"
 "$sandbox_bin" --listen 127.0.0.1:0 --backup-scheduled-ms 0 --backup-running-ms 0 \

@@ -43,7 +43,7 @@ fn missing_or_bad_settings_are_refused_with_what_to_do() {
         ),
         (
             Client::builder().region(Region::OscFr1).database_id(DB),
-            "invalid configuration: no token: call `token(..)` with a database token",
+            "invalid configuration: no credentials: call `token(..)` with a database token or `api_token(..)`",
         ),
         (
             Client::builder()

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use scalingo_db::{Client, Error};
+use scalingo_db::{Client, Error, RetryPolicy};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 /// A sandbox started with `config` and a client of [`DEFAULT_DATABASE`] whose calls time out
-/// after `request_timeout`.
+/// after `request_timeout`. The client does not retry: these tests look at what each fault does
+/// to one request (`retries.rs` tests what retries make of them).
 async fn start(config: SandboxConfig, request_timeout: Duration) -> (Sandbox, Client) {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let client = client(&sandbox, request_timeout);
@@ -23,6 +24,7 @@ fn client(sandbox: &Sandbox, request_timeout: Duration) -> Client {
         .database_id(DEFAULT_DATABASE)
         .token(sandbox.database_token(DEFAULT_DATABASE))
         .request_timeout(request_timeout)
+        .retry(RetryPolicy::none())
         .build()
         .expect("valid client settings")
 }

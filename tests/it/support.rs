@@ -1,7 +1,7 @@
 //! Shared fixtures: a client pointed at a mock server, and the headers every API call carries.
 
 use httpmock::{MockServer, When};
-use scalingo_db::{Client, ClientBuilder};
+use scalingo_db::{Client, ClientBuilder, RetryPolicy};
 
 /// The database every test manages.
 pub const DB: &str = "ad-0c8fe5a2-2b4e";
@@ -15,12 +15,14 @@ pub fn client(server: &MockServer) -> Client {
     builder(server).build().expect("valid client settings")
 }
 
-/// The builder behind [`client`], to change one setting.
+/// The builder behind [`client`], to change one setting. It does not retry: the wire tests look
+/// at one exchange at a time (`retries.rs` covers retries).
 pub fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .base_url(server.base_url())
         .database_id(DB)
         .token(TOKEN)
+        .retry(RetryPolicy::none())
 }
 
 /// The headers of every authenticated API call.

@@ -1,32 +1,52 @@
 //! The hand-written `ClientHooks` of the generated client: what every request needs and the
-//! contract cannot say to progenitor (it ignores security schemes).
+//! contract cannot say to progenitor (it ignores security schemes): credentials and time limits.
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::{Client, Error};
 
-/// What the caller decides for each request: the bearer token and the time limit.
+/// What the caller decides for each request: its credentials and its time limit.
 ///
-/// The facade builds a [`Client`] with one of these per call, which costs two reference-count
+/// The facade builds a [`Client`] with one of these per call, which costs a few reference-count
 /// increments and lets each call carry a freshly refreshed token.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RequestContext {
-    /// `Authorization: Bearer <token>`; `None` for the pre-signed download, which carries its own.
-    pub bearer: Option<SecretString>,
+    /// The `Authorization` header; `None` for the pre-signed download, which carries its own.
+    pub authorization: Option<Authorization>,
     /// The whole request's time limit, overriding the HTTP client's.
     pub timeout: Option<Duration>,
 }
 
-impl std::fmt::Debug for RequestContext {
+/// The credentials of one request. `Debug` never shows the secret.
+#[derive(Clone)]
+pub enum Authorization {
+    /// `Authorization: Bearer <token>` (database and user tokens).
+    Bearer(SecretString),
+    /// `Authorization: Basic <base64(username:password)>` (the API token exchange).
+    Basic {
+        /// The user name (empty for the token exchange).
+        username: String,
+        /// The password (the API token).
+        password: SecretString,
+    },
+}
+
+impl std::fmt::Debug for Authorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestContext")
-            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
-            .field("timeout", &self.timeout)
-            .finish()
+        match self {
+            Authorization::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Authorization::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
     }
 }
 
@@ -42,13 +62,19 @@ impl ClientHooks<RequestContext> for Client {
     ) -> Result<(), Error<E>> {
         let context = &self.inner;
         request.headers_mut().remove(PROGENITOR_API_VERSION);
-        if let Some(token) = &context.bearer {
-            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                .map_err(|_| {
-                    Error::InvalidRequest(
-                        "the token has characters an HTTP header cannot carry".to_owned(),
-                    )
-                })?;
+        if let Some(authorization) = &context.authorization {
+            let text = match authorization {
+                Authorization::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+                Authorization::Basic { username, password } => {
+                    let pair = format!("{username}:{}", password.expose_secret());
+                    format!("Basic {}", STANDARD.encode(pair))
+                }
+            };
+            let mut value = HeaderValue::try_from(text).map_err(|_| {
+                Error::InvalidRequest(
+                    "the token has characters an HTTP header cannot carry".to_owned(),
+                )
+            })?;
             value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
         }

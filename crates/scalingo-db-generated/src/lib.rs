@@ -7,7 +7,7 @@
 //!   so that a generated struct's `Debug` never prints one;
 //! - the open enums ([`BackupStatus`], ...) generated from `x-extensible-enum`, which keep values
 //!   this version does not know instead of failing;
-//! - [`RequestContext`] and the `ClientHooks` impl that apply it (bearer token, time limit);
+//! - [`RequestContext`] and the `ClientHooks` impl that apply it (credentials, time limit);
 //! - [`operations`], the contract's operations as data (generated), for routers and telemetry;
 //! - [`rules`], the checker that reads the request-body rule tables generated from the contract.
 //!
@@ -36,5 +36,5 @@ pub mod operations;
 
 pub use generated_client::*;
 pub use generated_open_enums::*;
-pub use hooks::RequestContext;
+pub use hooks::{Authorization, RequestContext};
 pub use secret::{Password, Token};

@@ -4,7 +4,7 @@ use futures_util::TryStreamExt as _;
 use scalingo_db_generated::types::BackupResponse;
 
 use crate::error::{Error, Result};
-use crate::users::ok;
+use crate::users::never;
 use crate::{Backup, Client};
 
 /// The backups of the client's database, from [`Client::backups`].
@@ -48,45 +48,57 @@ impl<'a> Backups<'a> {
         Backups { client }
     }
 
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
     /// Every backup of the database, newest first.
     pub async fn list(&self) -> Result<Vec<Backup>> {
-        let response = self
+        let database = self.client.database_id();
+        let backups = self
             .client
-            .api()
-            .list_backups(self.client.database_id())
-            .await;
-        Ok(ok(response).await?.database_backups)
+            .send("list_backups", never, |api| async move {
+                api.list_backups(database).await
+            })
+            .await?;
+        Ok(backups.database_backups)
     }
 
     /// Asks for a manual backup. The answer is `scheduled`; poll [`Backups::get`] to follow it.
     /// The service refuses (400, [`Error::Refused`]) while another backup is running.
     pub async fn create(&self) -> Result<Backup> {
-        let response = self
+        let database = self.client.database_id();
+        let backup = self
             .client
-            .api()
-            .create_backup(self.client.database_id())
-            .await;
-        Ok(unwrap(ok(response).await?))
+            .send("create_backup", never, |api| async move {
+                api.create_backup(database).await
+            })
+            .await?;
+        Ok(unwrap(backup))
     }
 
     /// One backup.
     pub async fn get(&self, backup_id: &str) -> Result<Backup> {
-        let response = self
+        let database = self.client.database_id();
+        let backup = self
             .client
-            .api()
-            .get_backup(self.client.database_id(), backup_id)
-            .await;
-        Ok(unwrap(ok(response).await?))
+            .send("get_backup", never, |api| async move {
+                api.get_backup(database, backup_id).await
+            })
+            .await?;
+        Ok(unwrap(backup))
     }
 
     /// A pre-signed, expiring link to the backup's archive.
     pub async fn archive_link(&self, backup_id: &str) -> Result<ArchiveLink> {
-        let response = self
+        let database = self.client.database_id();
+        let url = self
             .client
-            .api()
-            .get_backup_archive_url(self.client.database_id(), backup_id)
-            .await;
-        let url = ok(response).await?.download_url;
+            .send("get_backup_archive_url", never, |api| async move {
+                api.get_backup_archive_url(database, backup_id).await
+            })
+            .await?
+            .download_url;
         let url = url::Url::parse(&url).map_err(|err| Error::Decode {
             message: format!("the download link is not a URL: {err}"),
             snippet: String::new(),

@@ -15,6 +15,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use scalingo_db_generated::{ByteStream, types};
 
+use crate::Backup;
+
 use crate::redact;
 use crate::validation::ValidationError;
 
@@ -136,12 +138,39 @@ pub enum Error {
         source: reqwest::Error,
     },
 
-    /// The API did not answer within the time limit.
-    #[error("the API did not answer in time: {}", source_chain(source))]
+    /// A deadline passed: a request's time limit, or the time given to wait for a backup.
+    #[error("{what}{}", source.as_ref().map(|source| format!(": {}", source_chain(source))).unwrap_or_default())]
     Timeout {
+        /// What did not finish in time.
+        what: String,
+        /// The underlying error, for a request's time limit.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+
+    /// The backup ended in `error` or `cancelled`.
+    #[error("backup {} ended {}", backup.id, backup.status)]
+    BackupFailed {
+        /// The backup, as last seen.
+        backup: Box<Backup>,
+    },
+
+    /// A backup archive cannot be downloaded or is not what it should be (not done yet, not a
+    /// gzip file, not of the recorded size).
+    #[error("the archive cannot be used: {message}")]
+    Archive {
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Reading or writing a local file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
         /// The underlying error.
         #[source]
-        source: reqwest::Error,
+        source: std::io::Error,
     },
 
     /// The connection failed after it was made (reset, closed mid-body, ...).
@@ -211,7 +240,10 @@ impl From<reqwest::Error> for Error {
         // The URL of a pre-signed download carries its token in the query string.
         let source = redact::reqwest_error(error);
         if source.is_timeout() {
-            Error::Timeout { source }
+            Error::Timeout {
+                what: "the API did not answer in time".to_owned(),
+                source: Some(source),
+            }
         } else if source.is_connect() {
             Error::Connect { source }
         } else {

@@ -27,21 +27,29 @@
 //!
 //! [Scalingo Database API]: https://developers.scalingo.com/databases/
 
+mod auth;
 mod backups;
 mod client;
+mod download;
 mod error;
 mod redact;
+mod retry;
+mod transport;
 mod users;
 mod validation;
+mod wait;
 
 pub use backups::{ArchiveLink, ArchiveStream, Backups};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region,
+    AUTH_URL, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region,
     default_user_agent,
 };
+pub use download::{Downloaded, Progress};
 pub use error::{Error, Result};
+pub use retry::RetryPolicy;
 pub use users::{NewUser, Users};
 pub use validation::{Problem, Validation, ValidationError, Violation};
+pub use wait::WaitOptions;
 
 /// The wire types generated from `openapi.yaml`, for building request bodies by hand.
 pub use scalingo_db_generated::types;

@@ -94,12 +94,14 @@ impl<'a> Users<'a> {
 
     /// Every user of the database, including the protected default user.
     pub async fn list(&self) -> Result<Vec<DatabaseUser>> {
-        let response = self
+        let database = self.client.database_id();
+        let users = self
             .client
-            .api()
-            .list_users(self.client.database_id())
-            .await;
-        Ok(ok(response).await?.database_users)
+            .send("list_users", never, |api| async move {
+                api.list_users(database).await
+            })
+            .await?;
+        Ok(users.database_users)
     }
 
     /// Creates a user. Its name and password are checked against the contract's rules first
@@ -114,12 +116,14 @@ impl<'a> Users<'a> {
     /// checks its own, including that `password_confirmation` equals `password`.
     pub async fn create_from_request(&self, request: &CreateUserRequest) -> Result<DatabaseUser> {
         validation::check(self.client.validation(), request, tables::CREATE_USER)?;
-        let response = self
+        let database = self.client.database_id();
+        let user = self
             .client
-            .api()
-            .create_user(self.client.database_id(), request)
-            .await;
-        Ok(unwrap(ok(response).await?))
+            .send("create_user", never, |api| async move {
+                api.create_user(database, request).await
+            })
+            .await?;
+        Ok(unwrap(user))
     }
 
     /// Sets the password of an existing user (not the protected one). The password is checked
@@ -152,33 +156,43 @@ impl<'a> Users<'a> {
             request,
             tables::UPDATE_USER_PASSWORD,
         )?;
-        let response = self
+        let database = self.client.database_id();
+        let user = self
             .client
-            .api()
-            .update_user_password(self.client.database_id(), name, request)
-            .await;
-        Ok(unwrap(ok(response).await?))
+            .send("update_user_password", never, |api| async move {
+                api.update_user_password(database, name, request).await
+            })
+            .await?;
+        Ok(unwrap(user))
     }
 
     /// Replaces the password of an existing user (not the protected one) with one the service
     /// generates; the answer carries it, shown only this once.
     pub async fn reset_password(&self, name: &str) -> Result<DatabaseUser> {
-        let response = self
+        let database = self.client.database_id();
+        let user = self
             .client
-            .api()
-            .reset_user_password(self.client.database_id(), name)
-            .await;
-        Ok(unwrap(ok(response).await?))
+            .send("reset_user_password", never, |api| async move {
+                api.reset_user_password(database, name).await
+            })
+            .await?;
+        Ok(unwrap(user))
     }
 
     /// Deletes a user (not the protected one).
+    ///
+    /// When an attempt's answer was lost and the retry finds the user gone (404), the first
+    /// attempt did the work: the call succeeds.
     pub async fn delete(&self, name: &str) -> Result<()> {
-        let response = self
-            .client
-            .api()
-            .delete_user(self.client.database_id(), name)
-            .await;
-        ok(response).await
+        let database = self.client.database_id();
+        let gone_after_lost_answer = |error: &Error, maybe_applied: bool| {
+            (maybe_applied && matches!(error, Error::NotFound { .. })).then_some(())
+        };
+        self.client
+            .send("delete_user", gone_after_lost_answer, |api| async move {
+                api.delete_user(database, name).await
+            })
+            .await
     }
 }
 
@@ -190,15 +204,7 @@ fn unwrap(response: DatabaseUserResponse) -> DatabaseUser {
     }
 }
 
-/// The value of a generated call, or our error.
-pub(crate) async fn ok<T>(
-    response: std::result::Result<
-        scalingo_db_generated::ResponseValue<T>,
-        scalingo_db_generated::Error<scalingo_db_generated::ByteStream>,
-    >,
-) -> Result<T> {
-    match response {
-        Ok(value) => Ok(value.into_inner()),
-        Err(error) => Err(Error::from_generated(error).await),
-    }
+/// For operations whose errors never mean success.
+pub(crate) fn never<T>(_: &Error, _: bool) -> Option<T> {
+    None
 }

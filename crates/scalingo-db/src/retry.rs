@@ -1,0 +1,215 @@
+//! When a failed call is tried again, and how long to wait first.
+//!
+//! See [`RetryPolicy`] for the policy itself; this module also decides which operations are safe
+//! to repeat.
+
+use std::time::Duration;
+
+use rand::Rng as _;
+
+use crate::error::Error;
+
+/// How failed calls are retried.
+///
+/// **What is retried.** A connection that could not be made (the request never left this
+/// machine), `429 Too Many Requests`, `502`, `503` and `504`, a time-out and a connection that
+/// failed mid-way. Each retry waits an exponentially growing delay with full jitter (a random
+/// delay between zero and `initial_backoff × 2^(retry − 1)`, capped at `max_backoff`), or exactly
+/// what `Retry-After` asks on a 429. Retrying stops after `max_attempts` attempts in all, or when
+/// the next wait would end after `max_elapsed` from the first attempt; the last error is then
+/// returned.
+///
+/// **Which operations.** Reads (`GET`) are retried on all of the above. So are the two writes
+/// whose repetition cannot do harm:
+///
+/// - *updating a password* (`PATCH`) sets the same password again: the user ends in the same
+///   state however many times it is applied;
+/// - *deleting a user* (`DELETE`) deletes nothing more the second time. If the first attempt's
+///   answer was lost and a retry then gets `404`, the user is gone as asked, and the call
+///   succeeds.
+///
+/// The `POST`s that create something (a user, a backup, a new generated password) are retried
+/// **only** when the request provably never reached the server (the connection could not be
+/// made): after a time-out or a lost answer the first attempt may have worked, and a second one
+/// would create a second backup, or replace the password the caller never saw. Getting tokens is
+/// a `POST` too, but creates nothing the caller keeps, so it is retried like a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 turns retries off).
+    pub max_attempts: u32,
+    /// The cap of the first retry's random delay.
+    pub initial_backoff: Duration,
+    /// The largest cap of a retry's random delay.
+    pub max_backoff: Duration,
+    /// No retry starts later than this after the first attempt.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every call is tried once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// How long to wait before attempt `attempt + 1`, or `None` to give up, after `error` on an
+    /// operation of class `class`, `elapsed` after the first attempt started.
+    pub(crate) fn next_delay(
+        &self,
+        attempt: u32,
+        error: &Error,
+        class: Repeatable,
+        elapsed: Duration,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts || !retryable(error, class) {
+            return None;
+        }
+        let delay = match error {
+            Error::RateLimited {
+                retry_after: Some(wait),
+            } => *wait,
+            _ => self.backoff(attempt),
+        };
+        (elapsed + delay <= self.max_elapsed).then_some(delay)
+    }
+
+    /// The random delay before retry number `retry` (from 1): full jitter under an exponentially
+    /// growing cap.
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let exponent = retry.saturating_sub(1).min(30);
+        let cap = self
+            .initial_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.max_backoff);
+        rand::rng().random_range(Duration::ZERO..=cap)
+    }
+}
+
+/// Whether an operation may be sent again after a failure whose outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repeatable {
+    /// Repeating it cannot do harm (reads, password updates, deletes, token requests).
+    Always,
+    /// It creates something: only repeat it when the request never reached the server.
+    OnlyIfNeverSent,
+}
+
+impl Repeatable {
+    /// The class of a contract operation, from its method and tag.
+    pub(crate) fn of(operation: &scalingo_db_generated::operations::Operation) -> Self {
+        if operation.method == "POST" && operation.tag != "auth" {
+            Repeatable::OnlyIfNeverSent
+        } else {
+            Repeatable::Always
+        }
+    }
+}
+
+/// Whether `error` is worth another attempt for an operation of class `class`.
+pub(crate) fn retryable(error: &Error, class: Repeatable) -> bool {
+    match error {
+        Error::Connect { .. } => true,
+        Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => {
+            class == Repeatable::Always
+        }
+        Error::Server { status, .. } => {
+            class == Repeatable::Always && matches!(status.as_u16(), 502..=504)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn server(status: u16) -> Error {
+        Error::Server {
+            status: StatusCode::from_u16(status).unwrap(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn creating_posts_are_not_retried_when_the_outcome_is_unknown() {
+        let policy = RetryPolicy::default();
+        for error in [server(502), server(503), server(504)] {
+            assert!(
+                policy
+                    .next_delay(1, &error, Repeatable::Always, Duration::ZERO)
+                    .is_some()
+            );
+            assert_eq!(
+                policy.next_delay(1, &error, Repeatable::OnlyIfNeverSent, Duration::ZERO),
+                None
+            );
+        }
+        assert_eq!(
+            policy.next_delay(1, &server(500), Repeatable::Always, Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn delays_grow_with_full_jitter_and_stop_at_the_limits() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..policy.max_attempts {
+            let cap = (policy.initial_backoff * (1 << (attempt - 1))).min(policy.max_backoff);
+            for _ in 0..50 {
+                let delay = policy
+                    .next_delay(attempt, &server(503), Repeatable::Always, Duration::ZERO)
+                    .expect("retried");
+                assert!(delay <= cap, "{delay:?} > {cap:?}");
+            }
+        }
+        assert_eq!(
+            policy.next_delay(
+                policy.max_attempts,
+                &server(503),
+                Repeatable::Always,
+                Duration::ZERO
+            ),
+            None
+        );
+        let past_budget = policy.max_elapsed + Duration::from_millis(1);
+        assert_eq!(
+            policy.next_delay(1, &server(503), Repeatable::Always, past_budget),
+            None
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_the_time_budget() {
+        let policy = RetryPolicy::default();
+        let limited = |seconds| Error::RateLimited {
+            retry_after: Some(Duration::from_secs(seconds)),
+        };
+        assert_eq!(
+            policy.next_delay(1, &limited(3), Repeatable::Always, Duration::ZERO),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            policy.next_delay(1, &limited(3), Repeatable::Always, Duration::from_secs(28)),
+            None,
+            "waiting would end past max_elapsed"
+        );
+        assert_eq!(
+            RetryPolicy::none().next_delay(1, &limited(0), Repeatable::Always, Duration::ZERO),
+            None
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! How one contract operation is sent: with the right token, through the retry policy, inside a
+//! tracing span, with its failure mapped to [`Error`] exactly once.
+//!
+//! Every operation of the facade goes through [`Client::send`], so authentication, retries and
+//! telemetry are decided in one place.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use scalingo_db_generated::operations::{self, Operation};
+use scalingo_db_generated::{Authorization, ByteStream, RequestContext, ResponseValue};
+use secrecy::SecretString;
+use tracing::Instrument as _;
+
+use crate::auth::Credentials;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::retry::Repeatable;
+
+type Generated<T> = std::result::Result<ResponseValue<T>, scalingo_db_generated::Error<ByteStream>>;
+
+impl Client {
+    /// Sends the Database API operation `operation_id` with `call`, with the database token,
+    /// retrying as the policy allows.
+    ///
+    /// `recover` turns a final error into a success when the operation's intent is met anyway;
+    /// its second argument says whether an earlier attempt may have been applied by the server
+    /// (its answer was lost).
+    pub(crate) async fn send<T, F, Fut>(
+        &self,
+        operation_id: &'static str,
+        recover: impl Fn(&Error, bool) -> Option<T>,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn(scalingo_db_generated::Client) -> Fut,
+        Fut: Future<Output = Generated<T>>,
+    {
+        let operation = operation(operation_id);
+        let call = &call;
+        self.retrying(operation, recover, |attempt| async move {
+            let token = self.database_token().await?;
+            let api = self.generated(self.base_url(), Authorization::Bearer(token.clone()));
+            let result = exchange(operation, attempt, call(api)).await;
+            match (result, self.credentials()) {
+                // The token was revoked or expired early: fetch a new one and try again, once.
+                // The request was refused, so it was not applied.
+                (Err(Error::Unauthorized { .. }), Credentials::ApiToken(source)) => {
+                    source.forget_database_token(&token).await;
+                    let token = self.database_token().await?;
+                    let api = self.generated(self.base_url(), Authorization::Bearer(token));
+                    exchange(operation, attempt, call(api)).await
+                }
+                (result, _) => result,
+            }
+        })
+        .await
+    }
+
+    /// `exchange_api_token`: a user token for the API token.
+    pub(crate) async fn exchange_api_token(
+        &self,
+        auth_url: &str,
+        api_token: &SecretString,
+    ) -> Result<SecretString> {
+        let operation = operation("exchange_api_token");
+        let authorization = Authorization::Basic {
+            username: String::new(),
+            password: api_token.clone(),
+        };
+        let answer = self
+            .retrying(
+                operation,
+                |_, _| None,
+                |attempt| {
+                    let api = self.generated(auth_url, authorization.clone());
+                    exchange(
+                        operation,
+                        attempt,
+                        async move { api.exchange_api_token().await },
+                    )
+                },
+            )
+            .await?;
+        Ok(SecretString::from(answer.token.expose().to_owned()))
+    }
+
+    /// `get_addon_token`: the database token, for a user token.
+    pub(crate) async fn fetch_database_token(
+        &self,
+        main_api_url: &str,
+        app: &str,
+        user_token: &SecretString,
+    ) -> Result<SecretString> {
+        let operation = operation("get_addon_token");
+        let database_id = self.database_id();
+        let answer = self
+            .retrying(
+                operation,
+                |_, _| None,
+                |attempt| {
+                    let api =
+                        self.generated(main_api_url, Authorization::Bearer(user_token.clone()));
+                    exchange(operation, attempt, async move {
+                        api.get_addon_token(app, database_id).await
+                    })
+                },
+            )
+            .await?;
+        Ok(SecretString::from(answer.addon.token.expose().to_owned()))
+    }
+
+    /// Runs `attempt` (numbered from 1) until it succeeds, `recover` accepts its error, or the
+    /// retry policy gives up.
+    async fn retrying<T, Fut>(
+        &self,
+        operation: &'static Operation,
+        recover: impl Fn(&Error, bool) -> Option<T>,
+        mut attempt: impl FnMut(u32) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let class = Repeatable::of(operation);
+        let started = Instant::now();
+        let mut maybe_applied = false;
+        let mut number = 0;
+        loop {
+            number += 1;
+            let error = match attempt(number).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if let Some(value) = recover(&error, maybe_applied) {
+                return Ok(value);
+            }
+            maybe_applied |= may_have_been_applied(&error);
+            match self
+                .retry_policy()
+                .next_delay(number, &error, class, started.elapsed())
+            {
+                Some(delay) => {
+                    tracing::debug!(
+                        operation = operation.id,
+                        attempt = number,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// The token for a Database API call.
+    async fn database_token(&self) -> Result<SecretString> {
+        match self.credentials() {
+            Credentials::DatabaseToken(token) => Ok(token.clone()),
+            Credentials::ApiToken(source) => source.database_token(self).await,
+        }
+    }
+
+    fn generated(
+        &self,
+        base_url: &str,
+        authorization: Authorization,
+    ) -> scalingo_db_generated::Client {
+        scalingo_db_generated::Client::new_with_client(
+            base_url,
+            self.http().clone(),
+            RequestContext {
+                authorization: Some(authorization),
+                timeout: Some(self.request_timeout()),
+            },
+        )
+    }
+}
+
+/// One HTTP exchange, in its own span: operation, method, path template, attempt, then status
+/// and duration. Never the URL (it may carry a link token) nor any header.
+async fn exchange<T>(
+    operation: &'static Operation,
+    attempt: u32,
+    call: impl Future<Output = Generated<T>>,
+) -> Result<T> {
+    let span = tracing::debug_span!(
+        "scalingo_db.request",
+        operation = operation.id,
+        method = operation.method,
+        path = operation.path,
+        attempt,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let outcome = async {
+        match call.await {
+            Ok(value) => Ok((value.status().as_u16(), value.into_inner())),
+            Err(error) => Err(Error::from_generated(error).await),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let status = match &outcome {
+        Ok((status, _)) => Some(*status),
+        Err(error) => error.status().map(|status| status.as_u16()),
+    };
+    record(&span, status, started.elapsed());
+    match &outcome {
+        Ok(_) => tracing::debug!(parent: &span, "answered"),
+        Err(error) => tracing::debug!(parent: &span, error = %error, "failed"),
+    }
+    outcome.map(|(_, value)| value)
+}
+
+/// Fills a request span's outcome fields.
+pub(crate) fn record(span: &tracing::Span, status: Option<u16>, duration: Duration) {
+    if let Some(status) = status {
+        span.record("status", status);
+    }
+    span.record("duration_ms", duration.as_millis() as u64);
+}
+
+/// The operation's entry in the contract's table. Every caller names an operation that exists;
+/// a typo is caught by the first test that calls it.
+pub(crate) fn operation(id: &'static str) -> &'static Operation {
+    operations::by_id(id).unwrap_or_else(|| panic!("`{id}` is not an operation of openapi.yaml"))
+}
+
+/// Whether the server may have applied a request whose answer is this error.
+fn may_have_been_applied(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Timeout { .. } | Error::Transport { .. } | Error::Server { .. }
+    )
+}
