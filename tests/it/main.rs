@@ -1,16 +1,21 @@
 //! Integration tests of the `scalingo-db` facade. One binary, one module per subject.
 //!
 //! Every test talks to a real HTTP server on loopback: httpmock, with the helpers generated from
-//! openapi.yaml where they fit, for exact wire formats.
+//! openapi.yaml where they fit, for exact wire formats; the in-process sandbox for behaviour.
 
 mod support;
 
+mod api_token_auth;
 mod backups_wire;
 mod client_setup;
+mod downloads;
 mod errors;
+mod retries;
 mod sandbox_auth;
 mod sandbox_backups;
 mod sandbox_faults;
 mod sandbox_users;
+mod telemetry;
 mod users_wire;
 mod validation_table;
+mod wait;
