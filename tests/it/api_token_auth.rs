@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use scalingo_db::{Client, Error, RetryPolicy};
-use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig};
+use scalingo_db_sandbox::{
+    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
+};
 
 fn api_token_client(sandbox: &Sandbox, api_token: &str) -> Client {
     Client::builder()
@@ -22,12 +24,18 @@ fn requests(sandbox: &Sandbox) -> (u64, u64, u64) {
     let counters = sandbox.counters();
     let exchanges = counters.get("exchange_api_token");
     let addon_tokens = counters.get("get_addon_token");
-    (exchanges, addon_tokens, counters.total() - exchanges - addon_tokens)
+    (
+        exchanges,
+        addon_tokens,
+        counters.total() - exchanges - addon_tokens,
+    )
 }
 
 #[tokio::test]
 async fn a_hundred_calls_cost_at_most_a_hundred_and_two_requests() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
     let client = api_token_client(&sandbox, DEFAULT_API_TOKEN);
 
     for _ in 0..50 {
@@ -37,13 +45,19 @@ async fn a_hundred_calls_cost_at_most_a_hundred_and_two_requests() {
 
     let (exchanges, addon_tokens, database_calls) = requests(&sandbox);
     assert_eq!(database_calls, 100);
-    assert_eq!((exchanges, addon_tokens), (1, 1), "one token of each kind, reused");
+    assert_eq!(
+        (exchanges, addon_tokens),
+        (1, 1),
+        "one token of each kind, reused"
+    );
     assert!(sandbox.counters().total() <= 102);
 }
 
 #[tokio::test]
 async fn concurrent_callers_share_one_token_fetch() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
     let client = api_token_client(&sandbox, DEFAULT_API_TOKEN);
 
     let calls = (0..32).map(|_| {
@@ -59,7 +73,9 @@ async fn concurrent_callers_share_one_token_fetch() {
 
 #[tokio::test]
 async fn a_revoked_token_is_replaced_after_one_401() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
     let client = api_token_client(&sandbox, DEFAULT_API_TOKEN);
     client.users().list().await.expect("first call");
 
@@ -70,8 +86,14 @@ async fn a_revoked_token_is_replaced_after_one_401() {
 
     let (exchanges, addon_tokens, database_calls) = requests(&sandbox);
     assert_eq!(exchanges, 2, "the user token was exchanged again");
-    assert_eq!(addon_tokens, 3, "first, refused with the old user token, then the new one");
-    assert_eq!(database_calls, 3, "first call, the refused one, the retried one");
+    assert_eq!(
+        addon_tokens, 3,
+        "first, refused with the old user token, then the new one"
+    );
+    assert_eq!(
+        database_calls, 3,
+        "first call, the refused one, the retried one"
+    );
 }
 
 #[tokio::test]
@@ -94,12 +116,17 @@ async fn tokens_are_renewed_before_they_expire() {
 
 #[tokio::test]
 async fn a_wrong_api_token_is_unauthorized_without_retrying() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
     let client = api_token_client(&sandbox, "tk-us-wrong");
 
     let error = client.users().list().await.expect_err("refused");
 
-    assert!(matches!(&error, Error::Unauthorized { message: Some(m) } if m == "invalid API token"), "{error:?}");
+    assert!(
+        matches!(&error, Error::Unauthorized { message: Some(m) } if m == "invalid API token"),
+        "{error:?}"
+    );
     assert_eq!(requests(&sandbox), (1, 0, 0));
     let shown = format!("{error} {error:?} {client:?}");
     assert!(!shown.contains("tk-us-wrong"), "{shown}");
@@ -107,7 +134,9 @@ async fn a_wrong_api_token_is_unauthorized_without_retrying() {
 
 #[tokio::test]
 async fn the_database_token_client_keeps_working_and_is_not_renewed() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox");
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox");
     let client = Client::builder()
         .base_url(sandbox.database_api_url())
         .database_id(DEFAULT_DATABASE)

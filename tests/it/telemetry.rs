@@ -1,1 +1,496 @@
-//! (being written)
+//! Telemetry: every HTTP attempt of an API call is one `scalingo_db.request` span carrying the
+//! operation, the method, the contract's path template (never the real path), the attempt number,
+//! then the status and the duration; a retried call shows each attempt with its own status; and
+//! nothing the client logs ever carries a secret (API token, user and database tokens, chosen or
+//! generated passwords, an archive link's token), whatever the call and however it ends.
+//!
+//! The log is captured with a `tracing_subscriber::fmt` subscriber set as the default of the test
+//! thread only, on a current-thread runtime so that the client and the in-process sandbox run on
+//! that thread. [`capture`] and [`Captured`] are shared with `retries.rs`, which counts attempts.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use scalingo_db::{Client, Error, NewUser, RetryPolicy};
+use scalingo_db_sandbox::{
+    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
+};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+/// Retries without waiting long.
+const FAST: RetryPolicy = RetryPolicy {
+    max_attempts: 4,
+    initial_backoff: Duration::from_millis(5),
+    max_backoff: Duration::from_millis(20),
+    max_elapsed: Duration::from_secs(5),
+};
+
+/// Everything the fmt layer wrote, shared between the subscriber and the test.
+#[derive(Clone, Default)]
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+/// Appends to a [`Captured`] buffer.
+pub(crate) struct CapturedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        lock(&self.0).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = CapturedWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        CapturedWriter(Arc::clone(&self.0))
+    }
+}
+
+/// A failed assertion elsewhere must not hide the log behind a poisoned lock.
+fn lock(buffer: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
+    buffer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One closed `scalingo_db.request` span: its fields, in the order the fmt layer printed them
+/// (`name`, then the value as printed: strings quoted, numbers bare).
+#[derive(Clone, Debug)]
+pub(crate) struct RequestSpan {
+    pub(crate) fields: Vec<(String, String)>,
+    /// The whole log line, for messages.
+    pub(crate) line: String,
+}
+
+impl RequestSpan {
+    /// The printed value of `name`, if the span has the field.
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub(crate) fn operation(&self) -> Option<&str> {
+        self.field("operation").map(|value| value.trim_matches('"'))
+    }
+
+    pub(crate) fn attempt(&self) -> Option<u32> {
+        self.field("attempt")?.parse().ok()
+    }
+
+    pub(crate) fn status(&self) -> Option<u16> {
+        self.field("status")?.parse().ok()
+    }
+}
+
+impl Captured {
+    /// All the text written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+
+    /// The request spans closed so far, in the order they closed.
+    pub(crate) fn closed_requests(&self) -> Vec<RequestSpan> {
+        const SPAN: &str = "scalingo_db.request{";
+        self.text()
+            .lines()
+            .filter(|line| line.contains(": close time.busy="))
+            .filter_map(|line| {
+                let start = line.rfind(SPAN)? + SPAN.len();
+                let end = start + line[start..].find("}: ")?;
+                let fields = line[start..end]
+                    .split(' ')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect();
+                Some(RequestSpan {
+                    fields,
+                    line: line.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// The closed request spans of one operation.
+    pub(crate) fn requests_of(&self, operation: &str) -> Vec<RequestSpan> {
+        self.closed_requests()
+            .into_iter()
+            .filter(|span| span.operation() == Some(operation))
+            .collect()
+    }
+
+    /// The attempt numbers of one operation's closed request spans, in order.
+    pub(crate) fn attempts(&self, operation: &str) -> Vec<Option<u32>> {
+        self.requests_of(operation)
+            .iter()
+            .map(RequestSpan::attempt)
+            .collect()
+    }
+}
+
+/// Captures everything at DEBUG and above logged on this thread, spans' closing included, until
+/// the guard is dropped.
+pub(crate) fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_span_events(FmtSpan::CLOSE)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+async fn start(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(config).await.expect("sandbox starts")
+}
+
+/// A client of [`DEFAULT_DATABASE`] with a database token the sandbox issued.
+fn token_client(sandbox: &Sandbox, token: &str) -> Client {
+    Client::builder()
+        .base_url(sandbox.database_api_url())
+        .database_id(DEFAULT_DATABASE)
+        .token(token)
+        .retry(FAST)
+        .build()
+        .expect("valid client settings")
+}
+
+/// A client of [`DEFAULT_DATABASE`] that exchanges [`DEFAULT_API_TOKEN`] for its tokens.
+fn api_token_client(sandbox: &Sandbox) -> Client {
+    Client::builder()
+        .base_url(sandbox.database_api_url())
+        .auth_url(sandbox.base_url())
+        .main_api_url(sandbox.base_url())
+        .database_id(DEFAULT_DATABASE)
+        .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
+        .retry(FAST)
+        .build()
+        .expect("valid client settings")
+}
+
+fn duration_ms(span: &RequestSpan) -> u64 {
+    span.field("duration_ms")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric duration_ms: {}", span.line))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_is_one_span_with_operation_method_path_template_attempt_status_and_duration() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let client = token_client(&sandbox, &sandbox.database_token(DEFAULT_DATABASE));
+    let (captured, _guard) = capture();
+
+    client.users().list().await.expect("list users");
+    let backup_id = client.backups().list().await.expect("list backups")[0]
+        .id
+        .clone();
+    client.backups().get(&backup_id).await.expect("get backup");
+
+    let spans = captured.closed_requests();
+    assert_eq!(
+        spans.len(),
+        3,
+        "one span per request, closed once: {spans:#?}"
+    );
+    assert_eq!(
+        spans.len() as u64,
+        sandbox.counters().total(),
+        "as many spans as requests the server received"
+    );
+
+    let list = &spans[0];
+    let names: Vec<&str> = list.fields.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "operation",
+            "method",
+            "path",
+            "attempt",
+            "status",
+            "duration_ms"
+        ],
+        "{}",
+        list.line
+    );
+    assert_eq!(
+        list.field("operation"),
+        Some("\"list_users\""),
+        "{}",
+        list.line
+    );
+    assert_eq!(list.field("method"), Some("\"GET\""), "{}", list.line);
+    assert_eq!(
+        list.field("path"),
+        Some("\"/databases/{database_id}/users\""),
+        "the contract's template, not the real path: {}",
+        list.line
+    );
+    assert_eq!(list.attempt(), Some(1), "{}", list.line);
+    assert_eq!(list.status(), Some(200), "{}", list.line);
+    assert!(duration_ms(list) < 5_000, "{}", list.line);
+
+    assert_eq!(spans[1].operation(), Some("list_backups"));
+    let get = &spans[2];
+    assert_eq!(get.operation(), Some("get_backup"), "{}", get.line);
+    assert_eq!(
+        get.field("path"),
+        Some("\"/databases/{database_id}/backups/{backup_id}\""),
+        "{}",
+        get.line
+    );
+    assert_eq!(get.status(), Some(200), "{}", get.line);
+    duration_ms(get);
+    for span in &spans {
+        let fields = format!("{:?}", span.fields);
+        assert!(
+            !fields.contains(DEFAULT_DATABASE) && !fields.contains(&backup_id),
+            "a span field carries a real id instead of the template: {}",
+            span.line
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_retried_call_shows_every_attempt_with_its_own_status() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let client = token_client(&sandbox, &sandbox.database_token(DEFAULT_DATABASE));
+    let (captured, _guard) = capture();
+
+    sandbox.faults().inject(FaultRule::new(
+        "list_users",
+        1,
+        Fault::json_error(503, "try again"),
+    ));
+    client.users().list().await.expect("recovers after the 503");
+
+    let spans = captured.requests_of("list_users");
+    let seen: Vec<(Option<u32>, Option<u16>)> = spans
+        .iter()
+        .map(|span| (span.attempt(), span.status()))
+        .collect();
+    assert_eq!(
+        seen,
+        [(Some(1), Some(503)), (Some(2), Some(200))],
+        "{spans:#?}"
+    );
+    for span in &spans {
+        duration_ms(span);
+    }
+    let text = captured.text();
+    assert!(
+        text.lines().any(|line| line.contains("retrying")
+            && line.contains("operation=\"list_users\"")
+            && line.contains("attempt=1")),
+        "the wait before the retry is logged: {text}"
+    );
+
+    // An attempt that got no answer has no status, but still a duration.
+    sandbox
+        .faults()
+        .inject(FaultRule::new("list_backups", 1, Fault::DropConnection));
+    client
+        .backups()
+        .list()
+        .await
+        .expect("recovers after the dropped connection");
+    let spans = captured.requests_of("list_backups");
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert_eq!(spans[0].attempt(), Some(1));
+    assert_eq!(
+        spans[0].field("status"),
+        None,
+        "no answer, no status: {}",
+        spans[0].line
+    );
+    duration_ms(&spans[0]);
+    assert_eq!(
+        (spans[1].attempt(), spans[1].status()),
+        (Some(2), Some(200))
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_ever_reaches_the_log() {
+    const CHOSEN_PASSWORD: &str = "chosen-PASSWORD-4f1e9c2a7b";
+    const UPDATED_PASSWORD: &str = "updated-PASSWORD-8d3b6a0e5c";
+    const REFUSED_PASSWORD: &str = "refused-PASSWORD-2c7e1f9a4d";
+    const PASSWORD_IN_A_BAD_ANSWER: &str = "answered-PASSWORD-6b0d3e8f1a";
+
+    let sandbox = start(SandboxConfig {
+        archive_size: 64 * 1024,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let client = api_token_client(&sandbox);
+    let downloads = tempfile::tempdir().expect("temporary directory");
+    let (captured, _guard) = capture();
+
+    // Tokens exchanged and used, then refreshed after a 401.
+    client.users().list().await.expect("list users");
+    sandbox.expire_tokens();
+    client
+        .users()
+        .list()
+        .await
+        .expect("list users with new tokens");
+    // And a database token given as it is.
+    let database_token = sandbox.database_token(DEFAULT_DATABASE);
+    let direct = token_client(&sandbox, &database_token);
+
+    // Passwords: generated at creation, chosen at creation, set, reset.
+    let generated = client
+        .users()
+        .create(NewUser::new("telemetry-user"))
+        .await
+        .expect("create user")
+        .password
+        .expect("a generated password")
+        .expose()
+        .to_owned();
+    direct
+        .users()
+        .create(NewUser::new("chosen-user").password(CHOSEN_PASSWORD))
+        .await
+        .expect("create user with a password");
+    client
+        .users()
+        .update_password("telemetry-user", UPDATED_PASSWORD)
+        .await
+        .expect("update password");
+    let reset = client
+        .users()
+        .reset_password("telemetry-user")
+        .await
+        .expect("reset password")
+        .password
+        .expect("a new generated password")
+        .expose()
+        .to_owned();
+
+    // An archive link, opened and downloaded (once interrupted, so the download resumes).
+    let backup_id = client.backups().list().await.expect("list backups")[0]
+        .id
+        .clone();
+    let link = client
+        .backups()
+        .archive_link(&backup_id)
+        .await
+        .expect("archive link");
+    let link_token = link
+        .expose_url()
+        .split_once("token=")
+        .map(|(_, token)| token.to_owned())
+        .expect("the link carries its token in the query");
+    let mut archive = client.backups().open_archive(&link).await.expect("open");
+    while archive.chunk().await.expect("a chunk").is_some() {}
+    sandbox.faults().inject(FaultRule::new(
+        "download_backup_archive",
+        1,
+        Fault::TruncateBody { after_bytes: 1000 },
+    ));
+    let downloaded = client
+        .backups()
+        .download(&backup_id, &downloads.path().join("backup.tar.gz"), |_| {})
+        .await
+        .expect("download");
+    assert_eq!(
+        downloaded.resumes, 1,
+        "the interrupted transfer was resumed"
+    );
+
+    // Failing calls: a password for a user that does not exist, and an answer that is not what
+    // the contract says but carries a password.
+    match client
+        .users()
+        .update_password("nobody-here", REFUSED_PASSWORD)
+        .await
+    {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    sandbox.faults().inject(FaultRule::new(
+        "reset_user_password",
+        1,
+        Fault::Status {
+            status: 200,
+            body: format!(
+                r#"{{"database_user":{{"name":"telemetry-user","password":"{PASSWORD_IN_A_BAD_ANSWER}","read_only":"#
+            ),
+            content_type: Some("application/json".to_owned()),
+            headers: Vec::new(),
+        },
+    ));
+    match client.users().reset_password("telemetry-user").await {
+        Err(Error::Decode { .. }) => {}
+        other => panic!("expected a decoding error, got {other:?}"),
+    }
+
+    let text = captured.text();
+    // The log did capture these calls, so the searches below look at something.
+    for operation in [
+        "exchange_api_token",
+        "get_addon_token",
+        "list_users",
+        "create_user",
+        "update_user_password",
+        "reset_user_password",
+        "get_backup_archive_url",
+    ] {
+        assert!(
+            !captured.requests_of(operation).is_empty(),
+            "no span of {operation}: {text}"
+        );
+    }
+    assert!(
+        text.contains("resuming the download"),
+        "the download's resume is logged: {text}"
+    );
+    assert!(
+        text.lines()
+            .filter(|line| line.contains(" failed "))
+            .count()
+            >= 3,
+        "the 401, the 404 and the bad answer are logged: {text}"
+    );
+
+    let token_header = database_token
+        .split('.')
+        .next()
+        .expect("a JWT header")
+        .to_owned();
+    let secrets = [
+        ("the API token", DEFAULT_API_TOKEN.to_owned()),
+        ("the database token", database_token.clone()),
+        ("a token the sandbox issued", token_header),
+        ("the generated password", generated),
+        ("the chosen password", CHOSEN_PASSWORD.to_owned()),
+        ("the updated password", UPDATED_PASSWORD.to_owned()),
+        ("the reset password", reset),
+        ("the refused password", REFUSED_PASSWORD.to_owned()),
+        (
+            "the password of the bad answer",
+            PASSWORD_IN_A_BAD_ANSWER.to_owned(),
+        ),
+        ("the archive link's token", link_token),
+        ("a link's token parameter", "?token=".to_owned()),
+        ("a token parameter", "token=".to_owned()),
+        ("a bearer Authorization header", "Bearer ".to_owned()),
+        ("a basic Authorization header", "Basic ".to_owned()),
+    ];
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 6, "{what} is too short to search for");
+        assert!(
+            !text.contains(&secret),
+            "{what} appears in the log:\n{text}"
+        );
+    }
+}

@@ -3,7 +3,9 @@
 //! It exists so that everything derived from `openapi.yaml` is produced by one reviewed program
 //! instead of by hand: `cargo xtask codegen` rewrites the generated files and
 //! `cargo xtask codegen --check` fails, with a diff, when the committed ones are stale.
+//! `cargo xtask bench` builds and runs the benchmarks.
 
+mod bench;
 mod codegen;
 mod files;
 mod open_enums;
@@ -20,6 +22,8 @@ commands:
   codegen [--check] [-v]   regenerate the client crate from openapi.yaml
                            --check  fail if the committed files are stale instead of writing them
                            -v       with --check, print a diff of what is stale
+  bench                    build in release mode and print the benchmark figures (see
+                           BENCHMARKS.md); needs curl and about 5 GiB of free disk
 ";
 
 #[allow(clippy::print_stdout)]
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["codegen", flags @ ..] => parse_codegen_flags(flags).and_then(codegen::run),
+        ["bench"] => bench::run(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

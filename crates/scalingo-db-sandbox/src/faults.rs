@@ -38,7 +38,8 @@ pub enum Fault {
     /// Close the connection without answering (after reading the request).
     DropConnection,
     /// Handle the request, announce the full `Content-Length`, then close the connection after
-    /// this many bytes of the body.
+    /// this many bytes of the body. An answer without a body (204) is not sent at all: the work
+    /// is done, the answer lost.
     TruncateBody {
         /// How many bytes of the body are sent.
         after_bytes: usize,

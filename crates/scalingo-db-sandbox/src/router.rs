@@ -119,7 +119,15 @@ async fn count_and_inject_faults(
             response
         }
         Some(Fault::TruncateBody { after_bytes }) => {
-            crate::server::truncate(next.run(request).await, after_bytes)
+            let response = next.run(request).await;
+            if http_body::Body::size_hint(response.body()).exact() == Some(0) {
+                // Nothing to cut (a 204): the answer is lost whole, after the work was done.
+                let mut lost = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                lost.extensions_mut().insert(DropConnection);
+                lost
+            } else {
+                crate::server::truncate(response, after_bytes)
+            }
         }
     }
 }

@@ -5,10 +5,12 @@
 //! ```
 //!
 //! With no configuration it starts the sandbox (an in-memory Scalingo Database API) inside the
-//! process, so no account is needed. With `SCALINGO_ADDON` (the database's addon id) and
-//! `SCALINGO_DB_TOKEN` (a database token) in the environment, and optionally `SCALINGO_REGION`
-//! (default `osc-fr1`), it runs the same steps against the real API: it creates and deletes a
-//! user named `quickstart-<digits>` and asks for one manual backup.
+//! process, so no account is needed, and authenticates with the sandbox's API token. With
+//! `SCALINGO_ADDON` (the database's addon id) and either `SCALINGO_API_TOKEN` and `SCALINGO_APP`
+//! or `SCALINGO_DB_TOKEN` (a database token) in the environment, and optionally
+//! `SCALINGO_REGION` (default `osc-fr1`), it runs the same steps against the real API: it creates
+//! and deletes a user named `quickstart-<digits>`, asks for one manual backup and downloads it to
+//! the system's temporary directory (then removes the file).
 
 #![allow(
     clippy::print_stdout,
@@ -19,11 +21,10 @@ use std::time::Duration;
 
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
-use scalingo_db::{BackupStatus, Client, Error, NewUser, Region};
-use scalingo_db_sandbox::{DEFAULT_DATABASE, Sandbox, SandboxConfig};
-
-/// How long to wait for the backup before giving up.
-const BACKUP_DEADLINE: Duration = Duration::from_secs(15 * 60);
+use scalingo_db::{Client, Error, NewUser, Region, WaitOptions};
+use scalingo_db_sandbox::{
+    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,30 +81,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     step("Create a backup and wait until it is done");
     let backup = backups.create().await?;
-    println!("  {} is {}", backup.id, backup.status);
-    let done = wait_until_done(&client, &backup.id).await?;
-    println!("  {} is done: {} bytes", done.name, done.size.unwrap_or(0));
+    let options = WaitOptions {
+        initial_interval: Duration::from_millis(250),
+        ..WaitOptions::default()
+    };
+    let done = backups
+        .wait(&backup.id, options, |backup| {
+            println!("  {} is {}", backup.id, backup.status);
+        })
+        .await?;
+    println!("  {}: {} bytes", done.name, done.size.unwrap_or(0));
 
-    step("Get the archive's download link and download it");
-    let link = backups.archive_link(&done.id).await?;
-    let mut archive = backups.open_archive(&link).await?;
-    let mut size = 0u64;
-    let mut first = Vec::new();
-    while let Some(chunk) = archive.chunk().await? {
-        if first.len() < 2 {
-            first.extend_from_slice(&chunk[..chunk.len().min(2)]);
-        }
-        size += chunk.len() as u64;
-    }
-    let gzip = first.starts_with(&[0x1f, 0x8b]);
+    step("Download the archive (through its pre-signed link, resumable, checked)");
+    let path = std::env::temp_dir().join(format!("{}.tar.gz", done.name));
+    let mut shown = 0;
+    let downloaded = backups
+        .download(&done.id, &path, |progress| {
+            // One line per quarter.
+            let quarter = progress
+                .total
+                .map_or(0, |total| progress.bytes * 4 / total.max(1));
+            if quarter > shown {
+                shown = quarter;
+                println!(
+                    "  {} / {} bytes",
+                    progress.bytes,
+                    progress.total.unwrap_or(0)
+                );
+            }
+        })
+        .await?;
     println!(
-        "  downloaded {size} bytes ({})",
-        if gzip {
-            "a gzip archive"
-        } else {
-            "NOT a gzip archive"
-        }
+        "  {} bytes in {}",
+        downloaded.bytes,
+        downloaded.path.display()
     );
+    std::fs::remove_file(&downloaded.path)?;
 
     step("Done");
     Ok(())
@@ -111,14 +124,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The real API when configured through the environment, the in-process sandbox otherwise.
 async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Error>> {
-    let addon = std::env::var("SCALINGO_ADDON").ok();
-    let token = std::env::var("SCALINGO_DB_TOKEN").ok();
-    if let (Some(addon), Some(token)) = (addon, token) {
-        let region: Region = std::env::var("SCALINGO_REGION")
-            .unwrap_or_else(|_| "osc-fr1".to_owned())
+    let env = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|value: &String| !value.is_empty())
+    };
+    if let Some(addon) = env("SCALINGO_ADDON") {
+        let region: Region = env("SCALINGO_REGION")
+            .unwrap_or_else(|| "osc-fr1".to_owned())
             .parse()?;
         println!("Using the real Scalingo Database API of {region} for {addon}");
-        return Ok((Client::new(region, addon, token)?, None));
+        let client = match (
+            env("SCALINGO_API_TOKEN"),
+            env("SCALINGO_APP"),
+            env("SCALINGO_DB_TOKEN"),
+        ) {
+            (Some(api_token), Some(app), _) => {
+                Client::from_api_token(region, app, addon, api_token)?
+            }
+            (_, _, Some(token)) => Client::new(region, addon, token)?,
+            _ => {
+                return Err("set SCALINGO_API_TOKEN and SCALINGO_APP, or SCALINGO_DB_TOKEN".into());
+            }
+        };
+        return Ok((client, None));
     }
     // Short delays, so the backup visibly moves from scheduled to running to done.
     let config = SandboxConfig {
@@ -129,45 +158,21 @@ async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Erro
     };
     let sandbox = Sandbox::start(config).await?;
     println!(
-        "Using the sandbox at {} (set SCALINGO_ADDON and SCALINGO_DB_TOKEN to use the real API)",
+        "Using the sandbox at {} (set SCALINGO_ADDON and SCALINGO_API_TOKEN + SCALINGO_APP to use the real API)",
         sandbox.database_api_url()
     );
+    // The same authentication as with the real API: the API token is exchanged for a user
+    // token, then for the database's token.
     let client = Client::builder()
         .base_url(sandbox.database_api_url())
+        .auth_url(sandbox.base_url())
+        .main_api_url(sandbox.base_url())
         .database_id(DEFAULT_DATABASE)
-        .token(sandbox.database_token(DEFAULT_DATABASE))
+        .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
         .build()?;
     Ok((client, Some(sandbox)))
 }
 
-/// Polls the backup every second, printing each status change, until it is done.
-async fn wait_until_done(
-    client: &Client,
-    id: &str,
-) -> Result<scalingo_db::Backup, Box<dyn std::error::Error>> {
-    let started = std::time::Instant::now();
-    let mut last = BackupStatus::Scheduled;
-    while started.elapsed() < BACKUP_DEADLINE {
-        let backup = client.backups().get(id).await?;
-        if backup.status != last {
-            println!("  {} is {}", backup.id, backup.status);
-            last = backup.status.clone();
-        }
-        match backup.status {
-            BackupStatus::Done => return Ok(backup),
-            BackupStatus::Error | BackupStatus::Cancelled => {
-                return Err(format!("the backup ended {}", backup.status).into());
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-    Err("the backup was not done after 15 minutes".into())
-}
-
-#[allow(
-    clippy::print_stdout,
-    reason = "printing is what the quickstart is for"
-)]
 fn step(title: &str) {
     println!("\n==> {title}");
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use secrecy::SecretString;
@@ -114,6 +114,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// The generated Database API client of the last token used, reused while it is current.
+    database_api: Mutex<Option<(SecretString, Arc<scalingo_db_generated::Client>)>>,
     base_url: String,
     database_id: String,
     credentials: Credentials,
@@ -214,6 +216,16 @@ impl Client {
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
+
+    pub(crate) fn database_api_cache(
+        &self,
+    ) -> MutexGuard<'_, Option<(SecretString, Arc<scalingo_db_generated::Client>)>> {
+        // The cache holds no invariant a panic could break: take it even if poisoned.
+        self.inner
+            .database_api
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Builds a [`Client`]. Required: a region (or the URLs it stands for), a database id, and a
@@ -312,8 +324,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The time limit of one API call, and of any pause in a download's flow
-    /// ([`DEFAULT_REQUEST_TIMEOUT`] otherwise).
+    /// The time limit of one API call, and of any pause in a download's flow (a download as a
+    /// whole has none: it may take hours) ([`DEFAULT_REQUEST_TIMEOUT`] otherwise).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
         self
@@ -390,15 +402,13 @@ impl ClientBuilder {
             .user_agent(user_agent)
             .default_headers(headers)
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            // API calls also carry a total time limit; a download has none (it may take hours),
-            // only this limit on any pause in its flow.
-            .read_timeout(request_timeout)
             .build()
             .map_err(|err| Error::invalid_input(format!("cannot set up HTTP: {err}")))?;
 
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                database_api: Mutex::new(None),
                 base_url,
                 database_id,
                 credentials,

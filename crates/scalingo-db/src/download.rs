@@ -143,6 +143,13 @@ impl Backups<'_> {
         if let (Some(announced), Some(expected)) = (announced, expected)
             && announced != expected
         {
+            // A storage error answered with 200 has the wrong size too; its text says more.
+            if file.len == 0
+                && let Some(first) = stream.chunk().await?
+                && !first.starts_with(&GZIP_MAGIC)
+            {
+                return Err(not_gzip(&first));
+            }
             return Err(Error::Archive {
                 message: format!(
                     "the server announced an archive of {announced} bytes, the backup records {expected}"
@@ -154,8 +161,11 @@ impl Backups<'_> {
             bytes: file.len,
             total,
         });
+        // A stalled transfer ends like a lost connection, to be resumed; the client has no
+        // general read limit, which would add a timer to every API call.
+        let stall_limit = self.client().request_timeout();
         let read = async {
-            while let Some(chunk) = stream.chunk().await? {
+            while let Some(chunk) = stalled_after(stall_limit, stream.chunk()).await? {
                 file.write(&chunk).await?;
                 on_progress(Progress {
                     bytes: file.len,
@@ -179,6 +189,34 @@ impl Backups<'_> {
             _ => Ok(Transfer::Complete),
         }
     }
+}
+
+/// The error for a body that does not start like a gzip file, quoting its start.
+fn not_gzip(start: &[u8]) -> Error {
+    Error::Archive {
+        message: format!(
+            "the download is not a gzip archive; it begins with: {}",
+            crate::redact::snippet(start)
+        ),
+    }
+}
+
+/// `chunk`, unless no byte arrives within `limit`.
+async fn stalled_after<T>(
+    limit: std::time::Duration,
+    chunk: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(limit, chunk)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what: format!(
+                    "the download stalled: no data for {}",
+                    crate::error::seconds(limit)
+                ),
+                source: None,
+            })
+        })
 }
 
 /// How one transfer ended.
@@ -252,12 +290,7 @@ impl Part {
                 .extend_from_slice(&chunk[..chunk.len().min(needed)]);
             if self.head.len() >= 2 {
                 if self.head[..2] != GZIP_MAGIC {
-                    return Err(Error::Archive {
-                        message: format!(
-                            "the download is not a gzip archive; it begins with: {}",
-                            crate::redact::snippet(chunk)
-                        ),
-                    });
+                    return Err(not_gzip(chunk));
                 }
                 self.starts_like_gzip = true;
             }

@@ -341,8 +341,18 @@ fn field_errors(errors: &BTreeMap<String, Vec<String>>, message: &Option<String>
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
     match retry_after {
-        Some(delay) => format!("retry in {} s", delay.as_secs()),
+        Some(delay) => format!("retry in {}", seconds(*delay)),
         None => "retry later".to_owned(),
+    }
+}
+
+/// A duration for people: `7 s`, `1.9 s`, `0.3 s`.
+pub(crate) fn seconds(duration: Duration) -> String {
+    let value = duration.as_secs_f64();
+    if value.fract() == 0.0 {
+        format!("{value:.0} s")
+    } else {
+        format!("{value:.1} s")
     }
 }
 

@@ -5,11 +5,12 @@
 //! telemetry are decided in one place.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scalingo_db_generated::operations::{self, Operation};
 use scalingo_db_generated::{Authorization, ByteStream, RequestContext, ResponseValue};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use tracing::Instrument as _;
 
 use crate::auth::Credentials;
@@ -33,28 +34,44 @@ impl Client {
         call: F,
     ) -> Result<T>
     where
-        F: Fn(scalingo_db_generated::Client) -> Fut,
+        F: Fn(Arc<scalingo_db_generated::Client>) -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
         let operation = operation(operation_id);
         let call = &call;
         self.retrying(operation, recover, |attempt| async move {
-            let token = self.database_token().await?;
-            let api = self.generated(self.base_url(), Authorization::Bearer(token.clone()));
+            // Token requests have their own retries; their failure is final here.
+            let (token, api) = self.database_api().await.map_err(Failed::Final)?;
             let result = exchange(operation, attempt, call(api)).await;
             match (result, self.credentials()) {
                 // The token was revoked or expired early: fetch a new one and try again, once.
                 // The request was refused, so it was not applied.
                 (Err(Error::Unauthorized { .. }), Credentials::ApiToken(source)) => {
                     source.forget_database_token(&token).await;
-                    let token = self.database_token().await?;
-                    let api = self.generated(self.base_url(), Authorization::Bearer(token));
-                    exchange(operation, attempt, call(api)).await
+                    let (_, api) = self.database_api().await.map_err(Failed::Final)?;
+                    exchange(operation, attempt, call(api))
+                        .await
+                        .map_err(Failed::Request)
                 }
-                (result, _) => result,
+                (result, _) => result.map_err(Failed::Request),
             }
         })
         .await
+    }
+
+    /// The generated Database API client for the current token, and that token. The client is
+    /// built once per token (it copies the base URL and the token), not once per call.
+    async fn database_api(&self) -> Result<(SecretString, Arc<scalingo_db_generated::Client>)> {
+        let token = self.database_token().await?;
+        let mut cached = self.database_api_cache();
+        if let Some((cached_token, api)) = cached.as_ref()
+            && cached_token.expose_secret() == token.expose_secret()
+        {
+            return Ok((token, Arc::clone(api)));
+        }
+        let api = Arc::new(self.generated(self.base_url(), Authorization::Bearer(token.clone())));
+        *cached = Some((token.clone(), Arc::clone(&api)));
+        Ok((token, api))
     }
 
     /// `exchange_api_token`: a user token for the API token.
@@ -74,11 +91,13 @@ impl Client {
                 |_, _| None,
                 |attempt| {
                     let api = self.generated(auth_url, authorization.clone());
-                    exchange(
-                        operation,
-                        attempt,
-                        async move { api.exchange_api_token().await },
-                    )
+                    let call =
+                        exchange(
+                            operation,
+                            attempt,
+                            async move { api.exchange_api_token().await },
+                        );
+                    async move { call.await.map_err(Failed::Request) }
                 },
             )
             .await?;
@@ -101,9 +120,10 @@ impl Client {
                 |attempt| {
                     let api =
                         self.generated(main_api_url, Authorization::Bearer(user_token.clone()));
-                    exchange(operation, attempt, async move {
+                    let call = exchange(operation, attempt, async move {
                         api.get_addon_token(app, database_id).await
-                    })
+                    });
+                    async move { call.await.map_err(Failed::Request) }
                 },
             )
             .await?;
@@ -119,7 +139,7 @@ impl Client {
         mut attempt: impl FnMut(u32) -> Fut,
     ) -> Result<T>
     where
-        Fut: Future<Output = Result<T>>,
+        Fut: Future<Output = std::result::Result<T, Failed>>,
     {
         let class = Repeatable::of(operation);
         let started = Instant::now();
@@ -129,7 +149,8 @@ impl Client {
             number += 1;
             let error = match attempt(number).await {
                 Ok(value) => return Ok(value),
-                Err(error) => error,
+                Err(Failed::Final(error)) => return Err(error),
+                Err(Failed::Request(error)) => error,
             };
             if let Some(value) = recover(&error, maybe_applied) {
                 return Ok(value);
@@ -175,6 +196,14 @@ impl Client {
             },
         )
     }
+}
+
+/// How an attempt failed.
+enum Failed {
+    /// The request failed: the retry policy decides.
+    Request(Error),
+    /// Something it needed failed after its own retries (a token): give up.
+    Final(Error),
 }
 
 /// One HTTP exchange, in its own span: operation, method, path template, attempt, then status

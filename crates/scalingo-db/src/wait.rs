@@ -64,9 +64,9 @@ impl Backups<'_> {
                 if left.is_zero() {
                     return Err(Error::Timeout {
                         what: format!(
-                            "backup {backup_id} was still {} after {} s",
+                            "backup {backup_id} was still {} after {}",
                             backup.status,
-                            timeout.as_secs()
+                            crate::error::seconds(started.elapsed())
                         ),
                         source: None,
                     });

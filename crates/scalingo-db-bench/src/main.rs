@@ -1,0 +1,281 @@
+//! `cargo xtask bench`: measures the facade against the sandbox binary and prints each figure
+//! with its goal. A benchmark, never a test: numbers depend on the machine.
+//!
+//! - download throughput of a 1 GiB archive through `Backups::download`, against `curl` on the
+//!   same link (goal: at least 0.9x);
+//! - peak resident memory of that download, for 1 GiB and 4 GiB (goal: at most 32 MiB, flat);
+//! - HTTP requests per Database API call with API-token authentication (goal: at most 1.02);
+//! - throughput of 10,000 `users().list()` calls, 64 in flight, against plain reqwest doing the
+//!   same requests (goal: at least 0.95x).
+//!
+//! The sandbox runs as its own process (the release binary), so the figures do not mix its work
+//! with the client's. Downloads run in a child process of this binary, so their peak memory is
+//! theirs alone.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "printing the figures is what a benchmark is for"
+)]
+
+mod sandbox;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use scalingo_db::Client;
+
+use sandbox::SandboxProcess;
+
+const GIB: u64 = 1024 * 1024 * 1024;
+const CALLS: usize = 10_000;
+const ROUNDS: usize = 7;
+const IN_FLIGHT: usize = 64;
+const AUTH_CALLS: usize = 1_000;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let [_, mode, base, database, token, backup, path] = args.as_slice()
+        && mode == "download-child"
+    {
+        // The child: one download, then its own peak resident memory.
+        let client = Client::builder()
+            .base_url(base.as_str())
+            .database_id(database.as_str())
+            .token(token.as_str())
+            .build()?;
+        let started = Instant::now();
+        let done = runtime.block_on(client.backups().download(backup, path.as_ref(), |_| {}))?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!("{} {seconds} {}", done.bytes, peak_rss_kib()?);
+        return Ok(());
+    }
+    runtime.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let sandbox_bin = std::env::var("SANDBOX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target/release/scalingo-db-sandbox"));
+    let scratch = std::env::temp_dir().join(format!("scalingo-db-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+
+    println!(
+        "scalingo-db benchmarks ({} cores)\n",
+        std::thread::available_parallelism()?
+    );
+
+    let mut memory = Vec::new();
+    for size in [GIB, 4 * GIB] {
+        let sandbox = SandboxProcess::start(&sandbox_bin, size)?;
+        let client = sandbox.client()?;
+        let backup = client
+            .backups()
+            .latest_done()
+            .await?
+            .ok_or("no done backup")?;
+        let path = scratch.join("archive.tar.gz");
+
+        let (bytes, ours, rss_kib) = download_in_child(&sandbox, &backup.id, &path)?;
+        memory.push((size, rss_kib));
+        if size == GIB {
+            let link = client.backups().archive_link(&backup.id).await?;
+            let curl = curl_download(link.expose_url(), &scratch.join("curl.tar.gz"))?;
+            let mib = bytes as f64 / (1024.0 * 1024.0);
+            println!("download of a 1 GiB archive to a file:");
+            println!("  scalingo-db  {:>8.1} MiB/s  ({ours:.2} s)", mib / ours);
+            println!("  curl         {:>8.1} MiB/s  ({curl:.2} s)", mib / curl);
+            println!("  ratio        {:>8.2}x  (goal: >= 0.90x)\n", curl / ours);
+        }
+        std::fs::remove_file(&path).ok();
+    }
+    println!("peak resident memory of a download (the whole child process):");
+    for (size, rss_kib) in &memory {
+        println!(
+            "  {} GiB archive  {:>6.1} MiB",
+            size / GIB,
+            *rss_kib as f64 / 1024.0
+        );
+    }
+    println!("  goal: <= 32 MiB, flat\n");
+
+    let sandbox = SandboxProcess::start(&sandbox_bin, 1024 * 1024)?;
+    requests_per_call(&sandbox).await?;
+    throughput(&sandbox).await?;
+
+    std::fs::remove_dir_all(&scratch).ok();
+    Ok(())
+}
+
+/// Runs one download in a child process; returns (bytes, seconds, peak RSS in KiB).
+fn download_in_child(
+    sandbox: &SandboxProcess,
+    backup: &str,
+    path: &std::path::Path,
+) -> Result<(u64, f64, u64), Box<dyn std::error::Error>> {
+    let output = Command::new(std::env::current_exe()?)
+        .args([
+            "download-child",
+            &sandbox.database_api_url(),
+            sandbox::DATABASE,
+        ])
+        .arg(sandbox.database_token())
+        .arg(backup)
+        .arg(path)
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "the download child failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let text = String::from_utf8(output.stdout)?;
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match fields.as_slice() {
+        [bytes, seconds, rss] => Ok((bytes.parse()?, seconds.parse()?, rss.parse()?)),
+        _ => Err(format!("unexpected child output: {text}").into()),
+    }
+}
+
+/// `curl -o path link`; returns the seconds it took.
+fn curl_download(link: &str, path: &std::path::Path) -> Result<f64, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "--fail", "-o"])
+        .arg(path)
+        .arg(link)
+        .status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::remove_file(path).ok();
+    if !status.success() {
+        return Err("curl failed".into());
+    }
+    Ok(seconds)
+}
+
+/// HTTP requests per Database API call with API-token authentication, from the sandbox's counters.
+async fn requests_per_call(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::error::Error>> {
+    let client = sandbox.api_token_client()?;
+    sandbox.reset_counters().await?;
+    for index in 0..AUTH_CALLS {
+        if index % 2 == 0 {
+            client.users().list().await?;
+        } else {
+            client.backups().list().await?;
+        }
+    }
+    let requests = sandbox.total_requests().await?;
+    println!("HTTP requests per Database API call, with an API token ({AUTH_CALLS} calls):");
+    println!(
+        "  {requests} requests: {:.3} per call  (goal: <= 1.02; the Go client: 2)\n",
+        requests as f64 / AUTH_CALLS as f64
+    );
+    Ok(())
+}
+
+/// 10,000 list-users calls, 64 in flight: the facade against plain reqwest.
+async fn throughput(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::error::Error>> {
+    let client = sandbox.client()?;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/databases/{}/users",
+        sandbox.database_api_url(),
+        sandbox::DATABASE
+    );
+    let token = sandbox.database_token();
+
+    // Warm both connection pools and the sandbox.
+    facade_calls(&client, 1_000).await?;
+    reqwest_calls(&http, &url, &token, 1_000).await?;
+
+    // Rounds alternate the two clients, and the figure is the median of the rounds' ratios, so
+    // that load from elsewhere on the machine weighs on both sides alike.
+    let mut rounds = Vec::new();
+    for _ in 0..ROUNDS {
+        let ours = facade_calls(&client, CALLS).await?;
+        let plain = reqwest_calls(&http, &url, &token, CALLS).await?;
+        rounds.push((ours, plain));
+    }
+    let rate = |elapsed: Duration| CALLS as f64 / elapsed.as_secs_f64();
+    let mut ratios: Vec<f64> = rounds
+        .iter()
+        .map(|(ours, plain)| rate(*ours) / rate(*plain))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let mut ours: Vec<f64> = rounds.iter().map(|(ours, _)| rate(*ours)).collect();
+    let mut plain: Vec<f64> = rounds.iter().map(|(_, plain)| rate(*plain)).collect();
+    ours.sort_by(f64::total_cmp);
+    plain.sort_by(f64::total_cmp);
+    println!(
+        "{CALLS} `users().list()` calls, {IN_FLIGHT} in flight ({ROUNDS} alternating rounds, medians):"
+    );
+    println!("  scalingo-db   {:>9.0} calls/s", ours[ours.len() / 2]);
+    println!("  plain reqwest {:>9.0} calls/s", plain[plain.len() / 2]);
+    println!(
+        "  ratio         {median:>9.2}x  (goal: >= 0.95x; rounds: {})",
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
+}
+
+async fn facade_calls(
+    client: &Client,
+    calls: usize,
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut results = futures_util::stream::iter(0..calls)
+        .map(|_| async move { client.users().list().await })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(started.elapsed())
+}
+
+async fn reqwest_calls(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    calls: usize,
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut results = futures_util::stream::iter(0..calls)
+        .map(|_| async move {
+            let response = http
+                .get(url)
+                .bearer_auth(token)
+                .header("accept", "application/json")
+                .send()
+                .await?
+                .error_for_status()?;
+            // Decode like the facade does, so both sides do the same work.
+            response.json::<serde_json::Value>().await
+        })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(started.elapsed())
+}
+
+/// This process's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kib() -> Result<u64, Box<dyn std::error::Error>> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.split_whitespace().next())
+        .ok_or("no VmHWM in /proc/self/status")?
+        .parse()
+        .map_err(Into::into)
+}

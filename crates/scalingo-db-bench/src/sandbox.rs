@@ -1,0 +1,132 @@
+//! The sandbox binary as a child process, and what the benchmarks need from it: its URLs, its
+//! tokens, and its request counters (over the control routes).
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use scalingo_db::Client;
+
+/// The database of the sandbox's default configuration.
+pub const DATABASE: &str = "ad-5a4b0d7e-sandbox-postgresql";
+const APP: &str = "sandbox-app";
+
+/// A running sandbox process, killed when dropped.
+pub struct SandboxProcess {
+    child: Child,
+    base_url: String,
+    api_token: String,
+    database_token: String,
+}
+
+impl SandboxProcess {
+    /// Starts `binary` on a free loopback port with archives of `archive_size` bytes and instant
+    /// backups, and reads its banner.
+    pub fn start(binary: &Path, archive_size: u64) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut child = Command::new(binary)
+            .args(["--listen", "127.0.0.1:0", "--enable-control"])
+            .args(["--backup-scheduled-ms", "0", "--backup-running-ms", "0"])
+            .arg("--archive-size")
+            .arg(archive_size.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|err| format!("cannot start {} ({err}); build it with `cargo build --release -p scalingo-db-sandbox`", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (mut base_url, mut api_token, mut database_token) = (None, None, None);
+        let mut next_token_is_ours = false;
+        for line in BufReader::new(stdout).lines().take(40) {
+            let line = line?;
+            let line = line.trim();
+            if let Some(url) = line.strip_prefix("Scalingo DB API sandbox listening on ") {
+                base_url = Some(url.to_owned());
+            } else if let Some(token) = line.strip_prefix("API token:") {
+                api_token = Some(token.trim().to_owned());
+            } else if line.starts_with(&format!("database {DATABASE} ")) {
+                next_token_is_ours = true;
+            } else if next_token_is_ours && line.starts_with("token (valid") {
+                database_token = line.rsplit(' ').next().map(str::to_owned);
+                next_token_is_ours = false;
+            } else if line.starts_with("Press Ctrl-C") {
+                break;
+            }
+        }
+        let mut process = SandboxProcess {
+            child,
+            base_url: String::new(),
+            api_token: String::new(),
+            database_token: String::new(),
+        };
+        match (base_url, api_token, database_token) {
+            (Some(base_url), Some(api_token), Some(database_token)) => {
+                process.base_url = base_url;
+                process.api_token = api_token;
+                process.database_token = database_token;
+                Ok(process)
+            }
+            _ => Err("the sandbox's banner lacks its URL or tokens".into()),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/api`.
+    pub fn database_api_url(&self) -> String {
+        format!("{}/api", self.base_url)
+    }
+
+    /// A database token for [`DATABASE`].
+    pub fn database_token(&self) -> String {
+        self.database_token.clone()
+    }
+
+    /// A client of [`DATABASE`] with its database token.
+    pub fn client(&self) -> Result<Client, scalingo_db::Error> {
+        Client::builder()
+            .base_url(self.database_api_url())
+            .database_id(DATABASE)
+            .token(self.database_token())
+            .build()
+    }
+
+    /// A client of [`DATABASE`] with the sandbox's API token (tokens exchanged and cached).
+    pub fn api_token_client(&self) -> Result<Client, scalingo_db::Error> {
+        Client::builder()
+            .base_url(self.database_api_url())
+            .auth_url(self.base_url.as_str())
+            .main_api_url(self.base_url.as_str())
+            .database_id(DATABASE)
+            .api_token(self.api_token.as_str(), APP)
+            .build()
+    }
+
+    /// Starts counting requests from zero.
+    pub async fn reset_counters(&self) -> Result<(), reqwest::Error> {
+        reqwest::Client::new()
+            .delete(format!("{}/_sandbox/counters", self.base_url))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// Requests received by the contract's operations since the last reset.
+    pub async fn total_requests(&self) -> Result<u64, Box<dyn std::error::Error>> {
+        let counters: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/_sandbox/counters", self.base_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        counters["total"]
+            .as_u64()
+            .ok_or_else(|| "no total in the counters".into())
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
