@@ -8,7 +8,8 @@ use anyhow::Context as _;
 
 use crate::files::project_root;
 
-/// Builds and runs the benchmarks, streaming their output.
+/// Builds and runs the benchmarks (all, or those named after `bench`: `download`, `auth`,
+/// `calls`), streaming their output.
 pub fn run() -> anyhow::Result<()> {
     let root = project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -20,7 +21,9 @@ pub fn run() -> anyhow::Result<()> {
         .context("running cargo build")?;
     anyhow::ensure!(status.success(), "the release build failed");
     let release = root.join("target").join("release");
-    let status = Command::new(release.join("scalingo-db-bench"))
+    let mut command = Command::new(release.join("scalingo-db-bench"));
+    let status = command
+        .args(std::env::args().skip(2))
         .current_dir(&root)
         .env("SANDBOX_BIN", release.join("scalingo-db-sandbox"))
         .status()

@@ -3,7 +3,7 @@
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 
-use crate::{files, open_enums, operations, rules, spec};
+use crate::{api_version, files, open_enums, operations, rules, spec};
 
 /// Whether to write the generated files or only check that the committed ones are fresh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +55,10 @@ pub fn generate(mode: Mode) -> anyhow::Result<Vec<(&'static str, String)>> {
     let outputs = [
         (
             CLIENT,
-            files::render(generator().generate_tokens(&for_progenitor)?, "client")?,
+            files::render(
+                api_version::strip(generator().generate_tokens(&for_progenitor)?)?,
+                "client",
+            )?,
         ),
         (
             HTTPMOCK,

@@ -5,6 +5,7 @@
 //! `cargo xtask codegen --check` fails, with a diff, when the committed ones are stale.
 //! `cargo xtask bench` builds and runs the benchmarks.
 
+mod api_version;
 mod bench;
 mod codegen;
 mod files;
@@ -22,7 +23,8 @@ commands:
   codegen [--check] [-v]   regenerate the client crate from openapi.yaml
                            --check  fail if the committed files are stale instead of writing them
                            -v       with --check, print a diff of what is stale
-  bench                    build in release mode and print the benchmark figures (see
+  bench [download|auth|calls]...
+                           build in release mode and print the benchmark figures (see
                            BENCHMARKS.md); needs curl and about 5 GiB of free disk
 ";
 
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["codegen", flags @ ..] => parse_codegen_flags(flags).and_then(codegen::run),
-        ["bench"] => bench::run(),
+        ["bench", ..] => bench::run(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

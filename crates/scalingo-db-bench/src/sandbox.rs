@@ -23,7 +23,26 @@ impl SandboxProcess {
     /// Starts `binary` on a free loopback port with archives of `archive_size` bytes and instant
     /// backups, and reads its banner.
     pub fn start(binary: &Path, archive_size: u64) -> Result<Self, Box<dyn std::error::Error>> {
-        let mut child = Command::new(binary)
+        Self::start_on(binary, archive_size, None)
+    }
+
+    /// Like [`SandboxProcess::start`]; with a `core`, on that core alone (with `taskset`), with
+    /// one worker thread.
+    pub fn start_on(
+        binary: &Path,
+        archive_size: u64,
+        core: Option<usize>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut command = match core {
+            Some(core) => {
+                let mut command = Command::new("taskset");
+                command.arg("-c").arg(core.to_string()).arg(binary);
+                command.env("TOKIO_WORKER_THREADS", "1");
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--enable-control"])
             .args(["--backup-scheduled-ms", "0", "--backup-running-ms", "0"])
             .arg("--archive-size")
@@ -122,6 +141,19 @@ impl SandboxProcess {
             .as_u64()
             .ok_or_else(|| "no total in the counters".into())
     }
+}
+
+/// The core to pin the sandbox to (the last one), when there are two or more and `taskset`
+/// exists.
+pub fn pinned_core() -> Option<usize> {
+    let cores = std::thread::available_parallelism().ok()?.get();
+    let taskset = Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    (cores >= 2 && taskset).then_some(cores - 1)
 }
 
 impl Drop for SandboxProcess {

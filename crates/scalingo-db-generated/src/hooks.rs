@@ -11,17 +11,71 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::{Client, Error};
 
-/// What the caller decides for each request: its credentials and its time limit.
+/// What the caller decides for the requests of one generated [`Client`]: its credentials and
+/// its time limit.
 ///
-/// The facade builds a [`Client`] with one of these per call, which costs a few reference-count
-/// increments and lets each call carry a freshly refreshed token.
-#[derive(Clone, Debug, Default)]
+/// The facade builds one [`Client`] per token and reuses it, so the `Authorization` header is
+/// built (and checked) once here, not on every request.
+#[derive(Clone, Default)]
 pub struct RequestContext {
-    /// The `Authorization` header; `None` for the pre-signed download, which carries its own.
-    pub authorization: Option<Authorization>,
+    /// The `Authorization` header, marked sensitive; `None` for the pre-signed download, which
+    /// carries its own token.
+    authorization: Option<HeaderValue>,
     /// The whole request's time limit, overriding the HTTP client's.
-    pub timeout: Option<Duration>,
+    timeout: Option<Duration>,
 }
+
+impl RequestContext {
+    /// A context sending `authorization` (if any) with every request, each limited to `timeout`.
+    /// Fails if the credentials hold characters an HTTP header cannot carry.
+    pub fn new(
+        authorization: Option<&Authorization>,
+        timeout: Option<Duration>,
+    ) -> Result<Self, InvalidCredentials> {
+        let authorization = authorization
+            .map(|authorization| {
+                let text = match authorization {
+                    Authorization::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+                    Authorization::Basic { username, password } => {
+                        let pair = format!("{username}:{}", password.expose_secret());
+                        format!("Basic {}", STANDARD.encode(pair))
+                    }
+                };
+                let mut value = HeaderValue::try_from(text).map_err(|_| InvalidCredentials)?;
+                value.set_sensitive(true);
+                Ok(value)
+            })
+            .transpose()?;
+        Ok(RequestContext {
+            authorization,
+            timeout,
+        })
+    }
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Credentials with characters an HTTP header cannot carry (a line break, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidCredentials;
+
+impl std::fmt::Display for InvalidCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the token has characters an HTTP header cannot carry")
+    }
+}
+
+impl std::error::Error for InvalidCredentials {}
 
 /// The credentials of one request. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -50,10 +104,6 @@ impl std::fmt::Debug for Authorization {
     }
 }
 
-/// progenitor stamps every request with `api-version: <info.version>`; the service has no such
-/// header and the contract does not list it, so it is removed.
-const PROGENITOR_API_VERSION: &str = "api-version";
-
 impl ClientHooks<RequestContext> for Client {
     async fn pre<E>(
         &self,
@@ -61,22 +111,10 @@ impl ClientHooks<RequestContext> for Client {
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         let context = &self.inner;
-        request.headers_mut().remove(PROGENITOR_API_VERSION);
         if let Some(authorization) = &context.authorization {
-            let text = match authorization {
-                Authorization::Bearer(token) => format!("Bearer {}", token.expose_secret()),
-                Authorization::Basic { username, password } => {
-                    let pair = format!("{username}:{}", password.expose_secret());
-                    format!("Basic {}", STANDARD.encode(pair))
-                }
-            };
-            let mut value = HeaderValue::try_from(text).map_err(|_| {
-                Error::InvalidRequest(
-                    "the token has characters an HTTP header cannot carry".to_owned(),
-                )
-            })?;
-            value.set_sensitive(true);
-            request.headers_mut().insert(AUTHORIZATION, value);
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, authorization.clone());
         }
         if let Some(timeout) = context.timeout {
             *request.timeout_mut() = Some(timeout);

@@ -42,14 +42,16 @@ impl Client {
         self.retrying(operation, recover, |attempt| async move {
             // Token requests have their own retries; their failure is final here.
             let (token, api) = self.database_api().await.map_err(Failed::Final)?;
-            let result = exchange(operation, attempt, call(api)).await;
+            let result = exchange(operation, attempt, Box::pin(call(api))).await;
             match (result, self.credentials()) {
                 // The token was revoked or expired early: fetch a new one and try again, once.
                 // The request was refused, so it was not applied.
                 (Err(Error::Unauthorized { .. }), Credentials::ApiToken(source)) => {
-                    source.forget_database_token(&token).await;
+                    if let Some(token) = &token {
+                        source.forget_database_token(token).await;
+                    }
                     let (_, api) = self.database_api().await.map_err(Failed::Final)?;
-                    exchange(operation, attempt, call(api))
+                    exchange(operation, attempt, Box::pin(call(api)))
                         .await
                         .map_err(Failed::Request)
                 }
@@ -59,19 +61,37 @@ impl Client {
         .await
     }
 
-    /// The generated Database API client for the current token, and that token. The client is
-    /// built once per token (it copies the base URL and the token), not once per call.
-    async fn database_api(&self) -> Result<(SecretString, Arc<scalingo_db_generated::Client>)> {
-        let token = self.database_token().await?;
+    /// The generated Database API client for the current token, and that token when it came from
+    /// the token flow (to forget it after a 401). The client is built once per token (it copies
+    /// the base URL and the token), not once per call.
+    async fn database_api(
+        &self,
+    ) -> Result<(Option<SecretString>, Arc<scalingo_db_generated::Client>)> {
+        let token = match self.credentials() {
+            Credentials::DatabaseToken(token) => {
+                let mut cached = self.database_api_cache();
+                if let Some((_, api)) = cached.as_ref() {
+                    return Ok((None, Arc::clone(api)));
+                }
+                let api = Arc::new(
+                    self.generated(self.base_url(), Authorization::Bearer(token.clone()))?,
+                );
+                *cached = Some((token.clone(), Arc::clone(&api)));
+                return Ok((None, api));
+            }
+            // Boxed: the token flow's future is large and rarely needed; inline, every call's
+            // future would carry it.
+            Credentials::ApiToken(source) => Box::pin(source.database_token(self)).await?,
+        };
         let mut cached = self.database_api_cache();
         if let Some((cached_token, api)) = cached.as_ref()
             && cached_token.expose_secret() == token.expose_secret()
         {
-            return Ok((token, Arc::clone(api)));
+            return Ok((Some(token), Arc::clone(api)));
         }
-        let api = Arc::new(self.generated(self.base_url(), Authorization::Bearer(token.clone())));
+        let api = Arc::new(self.generated(self.base_url(), Authorization::Bearer(token.clone()))?);
         *cached = Some((token.clone(), Arc::clone(&api)));
-        Ok((token, api))
+        Ok((Some(token), api))
     }
 
     /// `exchange_api_token`: a user token for the API token.
@@ -85,12 +105,12 @@ impl Client {
             username: String::new(),
             password: api_token.clone(),
         };
+        let api = &self.generated(auth_url, authorization)?;
         let answer = self
             .retrying(
                 operation,
                 |_, _| None,
                 |attempt| {
-                    let api = self.generated(auth_url, authorization.clone());
                     let call =
                         exchange(
                             operation,
@@ -113,13 +133,12 @@ impl Client {
     ) -> Result<SecretString> {
         let operation = operation("get_addon_token");
         let database_id = self.database_id();
+        let api = &self.generated(main_api_url, Authorization::Bearer(user_token.clone()))?;
         let answer = self
             .retrying(
                 operation,
                 |_, _| None,
                 |attempt| {
-                    let api =
-                        self.generated(main_api_url, Authorization::Bearer(user_token.clone()));
                     let call = exchange(operation, attempt, async move {
                         api.get_addon_token(app, database_id).await
                     });
@@ -174,27 +193,18 @@ impl Client {
         }
     }
 
-    /// The token for a Database API call.
-    async fn database_token(&self) -> Result<SecretString> {
-        match self.credentials() {
-            Credentials::DatabaseToken(token) => Ok(token.clone()),
-            Credentials::ApiToken(source) => source.database_token(self).await,
-        }
-    }
-
     fn generated(
         &self,
         base_url: &str,
         authorization: Authorization,
-    ) -> scalingo_db_generated::Client {
-        scalingo_db_generated::Client::new_with_client(
+    ) -> Result<scalingo_db_generated::Client> {
+        let context = RequestContext::new(Some(&authorization), Some(self.request_timeout()))
+            .map_err(|invalid| Error::invalid_input(invalid.to_string()))?;
+        Ok(scalingo_db_generated::Client::new_with_client(
             base_url,
             self.http().clone(),
-            RequestContext {
-                authorization: Some(authorization),
-                timeout: Some(self.request_timeout()),
-            },
-        )
+            context,
+        ))
     }
 }
 
@@ -213,6 +223,17 @@ async fn exchange<T>(
     attempt: u32,
     call: impl Future<Output = Generated<T>>,
 ) -> Result<T> {
+    let outcome = |result: Generated<T>| async {
+        match result {
+            Ok(value) => Ok((value.status().as_u16(), value.into_inner())),
+            Err(error) => Err(Error::from_generated(error).await),
+        }
+    };
+    // Nobody listens: skip building and entering the span (measurable at tens of thousands of
+    // calls per second).
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return outcome(call.await).await.map(|(_, value)| value);
+    }
     let span = tracing::debug_span!(
         "scalingo_db.request",
         operation = operation.id,
@@ -223,14 +244,9 @@ async fn exchange<T>(
         duration_ms = tracing::field::Empty,
     );
     let started = Instant::now();
-    let outcome = async {
-        match call.await {
-            Ok(value) => Ok((value.status().as_u16(), value.into_inner())),
-            Err(error) => Err(Error::from_generated(error).await),
-        }
-    }
-    .instrument(span.clone())
-    .await;
+    let outcome = async { outcome(call.await).await }
+        .instrument(span.clone())
+        .await;
     let status = match &outcome {
         Ok((status, _)) => Some(*status),
         Err(error) => error.status().map(|status| status.as_u16()),
@@ -263,4 +279,22 @@ fn may_have_been_applied(error: &Error) -> bool {
         error,
         Error::Timeout { .. } | Error::Transport { .. } | Error::Server { .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A call's future is moved whenever it is spawned or pushed into a set of futures; a large
+    /// one costs a copy every time (the token flow once made it 12 KB).
+    #[test]
+    fn a_call_future_stays_small() {
+        let client = crate::Client::builder()
+            .region(crate::Region::OscFr1)
+            .database_id("ad-1")
+            .api_token("tk-us-x", "app")
+            .build()
+            .expect("client");
+        let users = client.users();
+        let size = std::mem::size_of_val(&users.list());
+        assert!(size <= 2048, "users().list() is a {size}-byte future");
+    }
 }
