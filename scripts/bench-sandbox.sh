@@ -13,17 +13,11 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --quiet --release --locked -p scalingo-db-sandbox --manifest-path "$root/Cargo.toml"
-log="$(mktemp)"
-"$root/target/release/scalingo-db-sandbox" --listen 127.0.0.1:0 >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
-base=""
-for _ in $(seq 1 100); do
-  base="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 || true)"
-  [ -n "$base" ] && break
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "the sandbox did not start"; cat "$log"; exit 1; }
+# shellcheck source=scripts/sandbox-lib.sh
+source "$root/scripts/sandbox-lib.sh"
+start_sandbox "$root/target/release/scalingo-db-sandbox"
+base="$sandbox_base"
+log="$sandbox_log"
 database="ad-5a4b0d7e-sandbox-postgresql"
 token="$(grep -m1 'token (valid' "$log" | awk '{print $NF}')"
 url="$base/api/databases/$database/users"

@@ -15,19 +15,11 @@ sandbox_bin="${2:-$root/target/debug/scalingo-db-sandbox}"
 case "$st" in */*) st="$(cd "$(dirname "$st")" && pwd)/$(basename "$st")" ;; esac
 sandbox_bin="$(cd "$(dirname "$sandbox_bin")" && pwd)/$(basename "$sandbox_bin")"
 
-log="$(mktemp)"
-"$sandbox_bin" --listen 127.0.0.1:0 --backup-scheduled-ms 0 --backup-running-ms 0 \
-  --archive-size 64K >"$log" 2>&1 &
-sandbox_pid=$!
-trap 'kill "$sandbox_pid" 2>/dev/null || true; rm -f "$log"' EXIT
-
-base=""
-for _ in $(seq 1 100); do
-  base="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n 1 || true)"
-  [ -n "$base" ] && break
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "the sandbox did not start:"; cat "$log"; exit 1; }
+# shellcheck source=scripts/sandbox-lib.sh
+source "$root/scripts/sandbox-lib.sh"
+start_sandbox "$sandbox_bin" --backup-scheduled-ms 0 --backup-running-ms 0 --archive-size 64K
+base="$sandbox_base"
+log="$sandbox_log"
 
 json_field() { python3 -c "import json,sys; print($1)"; }
 

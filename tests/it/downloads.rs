@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::FAST_RETRIES;
 use scalingo_db::{
     Backup, BackupMethod, BackupStatus, Client, Downloaded, Error, Progress, RetryPolicy,
 };
@@ -24,22 +25,12 @@ const SMALL: u64 = 1024 * 1024;
 /// The big resumed download: multi-hundred MiB, streamed, never held in memory.
 const BIG: u64 = 300 * 1024 * 1024;
 
-/// Quick retries, so resumed transfers do not slow the tests down.
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        max_elapsed: Duration::from_secs(10),
-    }
-}
-
 /// A sandbox whose archives are `archive_size` bytes (other settings from `config`), a client
-/// of [`DEFAULT_DATABASE`] with [`fast_retries`], and the client's database token.
+/// of [`DEFAULT_DATABASE`] with [`FAST_RETRIES`], and the client's database token.
 async fn start(config: SandboxConfig) -> (Sandbox, Client, String) {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let token = sandbox.database_token(DEFAULT_DATABASE);
-    let client = client(&sandbox, &token, fast_retries());
+    let client = client(&sandbox, &token, FAST_RETRIES);
     (sandbox, client, token)
 }
 

@@ -14,20 +14,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::FAST_RETRIES;
 use scalingo_db::{Client, Error, NewUser, RetryPolicy};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
 
 use crate::telemetry::capture;
-
-/// Retries without waiting long.
-const FAST: RetryPolicy = RetryPolicy {
-    max_attempts: 4,
-    initial_backoff: Duration::from_millis(5),
-    max_backoff: Duration::from_millis(20),
-    max_elapsed: Duration::from_secs(5),
-};
 
 /// The time limit of a call when a time-out is the fault under test...
 const SHORT_TIMEOUT: Duration = Duration::from_millis(150);
@@ -311,7 +304,7 @@ macro_rules! ensure {
 /// `times` faults of `kind` on a repeatable `op`: recovered with exactly `times + 1` requests when
 /// the fault is retryable, otherwise an immediate typed error after one request.
 async fn repeatable_case(kind: Kind, op: Op, times: u32) -> Result<(), String> {
-    let case = Case::start(kind.request_timeout(), FAST).await;
+    let case = Case::start(kind.request_timeout(), FAST_RETRIES).await;
     case.sandbox
         .faults()
         .inject(FaultRule::new(op.id(), times, kind.fault()));
@@ -362,7 +355,7 @@ async fn repeatable_case(kind: Kind, op: Op, times: u32) -> Result<(), String> {
 /// One fault of `kind` on a creating `op`: sent once, the typed error, and nothing created twice
 /// (created once when the server did handle the request, i.e. the body was cut).
 async fn creating_case(kind: Kind, op: Op) -> Result<(), String> {
-    let case = Case::start(kind.request_timeout(), FAST).await;
+    let case = Case::start(kind.request_timeout(), FAST_RETRIES).await;
     case.sandbox
         .faults()
         .inject(FaultRule::new(op.id(), 1, kind.fault()));
@@ -509,7 +502,7 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
         .base_url(format!("{nowhere}/api"))
         .database_id(DEFAULT_DATABASE)
         .token("tok-never-sent-3e9a")
-        .retry(FAST)
+        .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings");
     for op in Op::ALL {
@@ -520,7 +513,10 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
             matches!(outcome, Err(Error::Connect { .. })),
             "{op:?}: {outcome:?}"
         );
-        assert!(elapsed <= FAST.max_elapsed, "{op:?} took {elapsed:?}");
+        assert!(
+            elapsed <= FAST_RETRIES.max_elapsed,
+            "{op:?} took {elapsed:?}"
+        );
         assert_eq!(
             captured.attempts(op.id()),
             [Some(1), Some(2), Some(3), Some(4)],
@@ -558,7 +554,7 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
             .main_api_url(main_api_url)
             .database_id(DEFAULT_DATABASE)
             .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
-            .retry(FAST)
+            .retry(FAST_RETRIES)
             .build()
             .expect("valid client settings");
         let started = Instant::now();
@@ -569,7 +565,7 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
             "{unreachable}: {outcome:?}"
         );
         assert!(
-            elapsed <= FAST.max_elapsed,
+            elapsed <= FAST_RETRIES.max_elapsed,
             "{unreachable} took {elapsed:?}"
         );
         token_attempts.push((unreachable, captured.attempts(unreachable)));
@@ -631,7 +627,7 @@ async fn max_elapsed_stops_retrying_in_time() {
 async fn max_attempts_bounds_the_requests() {
     // Every repeatable operation, with the default bound of the fast policy.
     for op in REPEATABLE {
-        let case = Case::start(TIMEOUT, FAST).await;
+        let case = Case::start(TIMEOUT, FAST_RETRIES).await;
         case.sandbox.faults().inject(FaultRule::new(
             op.id(),
             10,
@@ -640,13 +636,17 @@ async fn max_attempts_bounds_the_requests() {
         let outcome = op.call(&case.client, &case.backup_id).await;
         let error = outcome.expect_err("still failing after the last attempt");
         assert!(Kind::Json503.is_its_error(op, &error), "{op:?}: {error:?}");
-        assert_eq!(case.requests(op), u64::from(FAST.max_attempts), "{op:?}");
+        assert_eq!(
+            case.requests(op),
+            u64::from(FAST_RETRIES.max_attempts),
+            "{op:?}"
+        );
     }
     // Other bounds.
     for max_attempts in [1, 2, 6] {
         let policy = RetryPolicy {
             max_attempts,
-            ..FAST
+            ..FAST_RETRIES
         };
         let case = Case::start(TIMEOUT, policy).await;
         case.sandbox.faults().inject(FaultRule::new(
@@ -704,7 +704,7 @@ fn too_many_requests(retry_after: &str) -> FaultRule {
 
 #[tokio::test]
 async fn a_429_waits_what_retry_after_asks_then_succeeds() {
-    let case = Case::start(TIMEOUT, FAST).await;
+    let case = Case::start(TIMEOUT, FAST_RETRIES).await;
     case.sandbox.faults().inject(too_many_requests("1"));
 
     let started = Instant::now();
@@ -725,7 +725,7 @@ async fn a_429_waits_what_retry_after_asks_then_succeeds() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_max_elapsed_is_not_waited_for() {
-    let case = Case::start(TIMEOUT, FAST).await;
+    let case = Case::start(TIMEOUT, FAST_RETRIES).await;
     case.sandbox.faults().inject(too_many_requests("10"));
 
     let started = Instant::now();
@@ -744,7 +744,7 @@ async fn a_retry_after_beyond_max_elapsed_is_not_waited_for() {
 
 #[tokio::test]
 async fn a_delete_whose_answer_was_cut_succeeds_when_the_retry_finds_the_user_gone() {
-    let case = Case::start(TIMEOUT, FAST).await;
+    let case = Case::start(TIMEOUT, FAST_RETRIES).await;
     // The user is deleted, then the answer is cut: the client cannot tell whether it worked.
     case.sandbox.faults().inject(FaultRule::new(
         "delete_user",
@@ -770,7 +770,7 @@ async fn a_delete_retried_after_a_lost_answer_takes_404_as_done() {
     // beforehand so that the retry's 404 does not depend on the fault applying the request. (A
     // truncated body is no lost answer here: the 404's status arrives before the cut.)
     for kind in [Kind::DroppedConnection, Kind::TimeOut, Kind::Json504] {
-        let case = Case::start(kind.request_timeout(), FAST).await;
+        let case = Case::start(kind.request_timeout(), FAST_RETRIES).await;
         case.client
             .users()
             .delete(USER)
@@ -790,7 +790,7 @@ async fn a_delete_retried_after_a_lost_answer_takes_404_as_done() {
 
 #[tokio::test]
 async fn deleting_a_user_that_never_existed_is_not_found() {
-    let case = Case::start(TIMEOUT, FAST).await;
+    let case = Case::start(TIMEOUT, FAST_RETRIES).await;
     let error = case
         .client
         .users()
@@ -828,7 +828,7 @@ fn api_token_client(sandbox: &Sandbox, request_timeout: Duration) -> Client {
         .database_id(DEFAULT_DATABASE)
         .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
         .request_timeout(request_timeout)
-        .retry(FAST)
+        .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings")
 }
@@ -895,7 +895,7 @@ async fn max_attempts_bounds_the_token_requests_too() {
         assert_eq!(sandbox.counters().get("list_users"), 0, "{unreachable}");
         requests.push((unreachable, sandbox.counters().get(unreachable)));
     }
-    let max = u64::from(FAST.max_attempts);
+    let max = u64::from(FAST_RETRIES.max_attempts);
     assert_eq!(
         requests,
         [("exchange_api_token", max), ("get_addon_token", max)],

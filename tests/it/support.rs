@@ -1,5 +1,7 @@
 //! Shared fixtures: a client pointed at a mock server, and the headers every API call carries.
 
+use std::time::Duration;
+
 use httpmock::{MockServer, When};
 use scalingo_db::{Client, ClientBuilder, RetryPolicy};
 
@@ -24,6 +26,14 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
         .token(TOKEN)
         .retry(RetryPolicy::none())
 }
+
+/// Retries that do not wait long, for tests of what retries do.
+pub const FAST_RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 4,
+    initial_backoff: Duration::from_millis(5),
+    max_backoff: Duration::from_millis(20),
+    max_elapsed: Duration::from_secs(10),
+};
 
 /// The headers of every authenticated API call.
 pub fn api_headers(when: When) -> When {

@@ -10,22 +10,14 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use scalingo_db::{Client, Error, NewUser, RetryPolicy};
+use crate::support::FAST_RETRIES;
+use scalingo_db::{Client, Error, NewUser};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
-
-/// Retries without waiting long.
-const FAST: RetryPolicy = RetryPolicy {
-    max_attempts: 4,
-    initial_backoff: Duration::from_millis(5),
-    max_backoff: Duration::from_millis(20),
-    max_elapsed: Duration::from_secs(5),
-};
 
 /// Everything the fmt layer wrote, shared between the subscriber and the test.
 #[derive(Clone, Default)]
@@ -158,7 +150,7 @@ fn token_client(sandbox: &Sandbox, token: &str) -> Client {
         .base_url(sandbox.database_api_url())
         .database_id(DEFAULT_DATABASE)
         .token(token)
-        .retry(FAST)
+        .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings")
 }
@@ -171,7 +163,7 @@ fn api_token_client(sandbox: &Sandbox) -> Client {
         .main_api_url(sandbox.base_url())
         .database_id(DEFAULT_DATABASE)
         .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
-        .retry(FAST)
+        .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings")
 }

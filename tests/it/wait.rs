@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use scalingo_db::{Backup, BackupStatus, Client, Error, RetryPolicy, WaitOptions};
+use crate::support::FAST_RETRIES;
+use scalingo_db::{Backup, BackupStatus, Client, Error, WaitOptions};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use serde_json::json;
 
@@ -22,12 +23,7 @@ async fn start(config: SandboxConfig) -> (Sandbox, Client, String) {
         .base_url(sandbox.database_api_url())
         .database_id(DEFAULT_DATABASE)
         .token(token.clone())
-        .retry(RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            max_elapsed: Duration::from_secs(10),
-        })
+        .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings");
     (sandbox, client, token)

@@ -2,6 +2,7 @@
 
 use futures_util::TryStreamExt as _;
 use scalingo_db_generated::types::BackupResponse;
+use tracing::Instrument as _;
 
 use crate::error::{Error, Result};
 use crate::users::never;
@@ -120,28 +121,47 @@ impl<'a> Backups<'a> {
         if from > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
         }
+        // The link's URL never goes into the span: its query string is a credential.
+        let operation = crate::transport::operation("download_backup_archive");
+        let span = tracing::debug_span!(
+            "scalingo_db.request",
+            operation = operation.id,
+            method = operation.method,
+            path = operation.path,
+            attempt = 1,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
         let response = request
             .header(reqwest::header::ACCEPT, "application/octet-stream")
             .send()
-            .await
-            .map_err(Error::from)?;
+            .instrument(span.clone())
+            .await;
+        let status = response.as_ref().ok().map(|response| response.status());
+        crate::transport::record(
+            &span,
+            status.map(|status| status.as_u16()),
+            started.elapsed(),
+        );
+        let response = response.map_err(Error::from)?;
         let status = response.status();
         let expected = if from > 0 {
             reqwest::StatusCode::PARTIAL_CONTENT
         } else {
             reqwest::StatusCode::OK
         };
+        if status.is_success() && status != expected {
+            // E.g. a whole archive (200) for a range: never read it, it may weigh gigabytes.
+            return Err(Error::UnexpectedStatus {
+                status,
+                snippet: String::new(),
+            });
+        }
         if status != expected {
             let headers = response.headers().clone();
-            let body = response.bytes().await.unwrap_or_default();
-            let error = crate::error::from_status(status, &headers, &body);
-            return Err(match error {
-                Error::UnexpectedStatus { .. } if status.is_success() => Error::UnexpectedStatus {
-                    status,
-                    snippet: String::new(),
-                },
-                other => other,
-            });
+            let body = crate::error::read_capped(response.bytes_stream()).await;
+            return Err(crate::error::from_status(status, &headers, &body));
         }
         Ok(ArchiveStream {
             content_length: response.content_length(),

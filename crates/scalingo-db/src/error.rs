@@ -255,7 +255,7 @@ impl From<reqwest::Error> for Error {
 /// At most this much of an error body is read: enough for any JSON error, bounded for HTML pages.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-async fn read_capped(
+pub(crate) async fn read_capped(
     stream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Send,
 ) -> Bytes {
     let mut stream = std::pin::pin!(stream);
