@@ -29,8 +29,8 @@ use scalingo_db::Client;
 use sandbox::SandboxProcess;
 
 const GIB: u64 = 1024 * 1024 * 1024;
-const CALLS: usize = 10_000;
-const ROUNDS: usize = 15;
+const CALLS: usize = 40_000;
+const ROUNDS: usize = 9;
 const DOWNLOAD_ROUNDS: usize = 3;
 const IN_FLIGHT: usize = 64;
 const AUTH_CALLS: usize = 1_000;
@@ -290,7 +290,9 @@ async fn requests_per_call(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::
 /// 10,000 list-users calls, 64 in flight: the facade against plain reqwest.
 async fn throughput(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::error::Error>> {
     let client = sandbox.client()?;
-    let http = reqwest::Client::new();
+    // The same request as the facade's: same headers (User-Agent included), same time limit,
+    // same decoding.
+    let http = plain_client()?;
     let url = format!(
         "{}/databases/{}/users",
         sandbox.database_api_url(),
