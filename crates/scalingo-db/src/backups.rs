@@ -5,7 +5,7 @@ use scalingo_db_generated::types::BackupResponse;
 use tracing::Instrument as _;
 
 use crate::error::{Error, Result};
-use crate::users::never;
+use crate::transport::never;
 use crate::{Backup, Client};
 
 /// The backups of the client's database, from [`Client::backups`].

@@ -43,8 +43,9 @@ impl Backups<'_> {
     ///
     /// The bytes go to `<path>.part` (an existing one, left by an interrupted download of the
     /// same archive, is continued). An interrupted transfer is resumed from where it stopped with
-    /// a `Range` request, at most as many times as the retry policy has attempts, and a link that
-    /// expired meanwhile is replaced. The result must start like a gzip file and have the size
+    /// a `Range` request, after the retry policy's backoff, for as long as resumes make progress
+    /// (the policy's `max_attempts` interruptions in a row without a new byte end it), and a link
+    /// that expired meanwhile is replaced. The result must start like a gzip file and have the size
     /// the server announced and the backup records; then it is flushed to disk and renamed to
     /// `path`. On failure `path` is untouched; `<path>.part` is kept to be resumed, unless its
     /// content is not an archive.

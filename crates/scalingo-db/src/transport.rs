@@ -208,6 +208,11 @@ impl Client {
     }
 }
 
+/// The `recover` of [`Client::send`] for operations whose errors never mean success.
+pub(crate) fn never<T>(_: &Error, _: bool) -> Option<T> {
+    None
+}
+
 /// How an attempt failed.
 enum Failed {
     /// The request failed: the retry policy decides.

@@ -7,6 +7,7 @@ use scalingo_db_generated::types::{
 };
 
 use crate::error::{Error, Result};
+use crate::transport::never;
 use crate::validation;
 use crate::{Client, DatabaseUser, Password};
 
@@ -202,9 +203,4 @@ fn unwrap(response: DatabaseUserResponse) -> DatabaseUser {
         DatabaseUserResponse::Variant0(envelope) => envelope.database_user,
         DatabaseUserResponse::Variant1(user) => user,
     }
-}
-
-/// For operations whose errors never mean success.
-pub(crate) fn never<T>(_: &Error, _: bool) -> Option<T> {
-    None
 }
