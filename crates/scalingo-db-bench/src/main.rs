@@ -68,12 +68,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if side == "facade" {
                 facade_calls(&sandbox.client()?, calls).await?;
             } else {
-                let url = format!(
-                    "{}/databases/{}/users",
-                    sandbox.database_api_url(),
-                    sandbox::DATABASE
-                );
-                reqwest_calls(&plain_client()?, &url, &sandbox.database_token(), calls).await?;
+                let base = sandbox.database_api_url();
+                reqwest_calls(&plain_client()?, &base, &sandbox.database_token(), calls).await?;
             }
             Ok(())
         });
@@ -90,6 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runtime.block_on(run(wanted("download"), wanted("auth")))?;
     }
     if wanted("calls") {
+        instructions_per_call()?;
         match sandbox::pinned_core() {
             // On a small machine the server and the client fight for the same cores and the
             // figure swings from run to run: the sandbox gets the last core alone, and the client
@@ -109,6 +106,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => calls(None)?,
         }
     }
+    Ok(())
+}
+
+/// The client's instructions per call, facade against plain reqwest, counted by callgrind: a
+/// figure that does not move with the machine's load, unlike the throughput below. Each side
+/// runs twice (500 and 3,500 calls) and the difference cancels the start-up work. Skipped when
+/// valgrind is missing.
+fn instructions_per_call() -> Result<(), Box<dyn std::error::Error>> {
+    const FEW: usize = 500;
+    const MANY: usize = 3_500;
+    let has_valgrind = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_valgrind {
+        println!("client instructions per call: skipped (no valgrind)\n");
+        return Ok(());
+    }
+    let count = |side: &str, calls: usize| -> Result<f64, Box<dyn std::error::Error>> {
+        let out = std::env::temp_dir().join(format!(
+            "scalingo-db-bench-{}.callgrind",
+            std::process::id()
+        ));
+        let output = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(std::env::current_exe()?)
+            .args(["profile-calls", side, &calls.to_string()])
+            .env("SANDBOX_BIN", sandbox_binary())
+            .output()?;
+        std::fs::remove_file(&out).ok();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        stderr
+            .lines()
+            .find_map(|line| line.split("Collected :").nth(1))
+            .and_then(|count| count.trim().parse::<f64>().ok())
+            .ok_or_else(|| format!("no instruction count from callgrind: {stderr}").into())
+    };
+    let per_call = |side: &str| -> Result<f64, Box<dyn std::error::Error>> {
+        Ok((count(side, MANY)? - count(side, FEW)?) / (MANY - FEW) as f64)
+    };
+    let ours = per_call("facade")?;
+    let plain = per_call("plain")?;
+    println!("client instructions per `users().list()` call (callgrind, {MANY} - {FEW} calls):");
+    println!("  scalingo-db   {ours:>9.0}");
+    println!("  plain reqwest {plain:>9.0}");
+    println!(
+        "  ratio         {:>9.3}x  (plain / scalingo-db: the throughput a client-bound caller keeps)\n",
+        plain / ours
+    );
     Ok(())
 }
 
@@ -293,11 +340,7 @@ async fn throughput(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::error::
     // The same request as the facade's: same headers (User-Agent included), same time limit,
     // same decoding.
     let http = plain_client()?;
-    let url = format!(
-        "{}/databases/{}/users",
-        sandbox.database_api_url(),
-        sandbox::DATABASE
-    );
+    let url = sandbox.database_api_url();
     let token = sandbox.database_token();
 
     // Warm both connection pools and the sandbox.
@@ -368,15 +411,18 @@ async fn facade_calls(
     Ok(started.elapsed())
 }
 
+/// `calls` list-users requests with plain reqwest: the URL built from the database id on each
+/// call, as any client must, then the same request and decoding as the facade's.
 async fn reqwest_calls(
     http: &reqwest::Client,
-    url: &str,
+    base: &str,
     token: &str,
     calls: usize,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut results = futures_util::stream::iter(0..calls)
         .map(|_| async move {
+            let url = format!("{base}/databases/{}/users", sandbox::DATABASE);
             let response = http
                 .get(url)
                 .bearer_auth(token)
