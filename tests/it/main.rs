@@ -14,6 +14,7 @@ mod retries;
 mod sandbox_auth;
 mod sandbox_backups;
 mod sandbox_faults;
+mod sandbox_state;
 mod sandbox_users;
 mod telemetry;
 mod users_wire;

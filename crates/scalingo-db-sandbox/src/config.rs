@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::state::SandboxState;
+
 /// The engines a Scalingo database can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DatabaseType {
@@ -138,6 +140,9 @@ pub struct SandboxConfig {
     pub archive_size: u64,
     /// Serve the fault-injection and counter routes under `/_sandbox/` (off by default).
     pub control_routes: bool,
+    /// Databases, users and backups kept from an earlier run ([`crate::Sandbox::state`]); the
+    /// configured databases it lacks start fresh.
+    pub state: Option<SandboxState>,
 }
 
 /// The database of the default configuration.
@@ -164,6 +169,7 @@ impl Default for SandboxConfig {
             backup_running_for: Duration::ZERO,
             archive_size: 1024 * 1024,
             control_routes: false,
+            state: None,
         }
     }
 }

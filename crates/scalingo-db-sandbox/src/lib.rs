@@ -24,6 +24,7 @@ mod handlers;
 mod http;
 mod router;
 mod server;
+mod state;
 mod store;
 mod tokens;
 
@@ -33,3 +34,4 @@ pub use config::{
 };
 pub use faults::{Counters, Fault, FaultRule, Faults};
 pub use server::Sandbox;
+pub use state::SandboxState;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use scalingo_db_sandbox::{DatabaseSeed, Sandbox, SandboxConfig};
+use scalingo_db_sandbox::{DatabaseSeed, Sandbox, SandboxConfig, SandboxState};
 
 /// An in-memory Scalingo Database API (users and backups) that follows openapi.yaml.
 #[derive(Debug, Parser)]
@@ -59,6 +59,11 @@ struct Args {
     /// Serve the fault-injection and counter routes under /_sandbox/.
     #[arg(long)]
     enable_control: bool,
+
+    /// Keep databases, users and backups in this file: read at start if it exists, written
+    /// (atomically) when the sandbox stops.
+    #[arg(long, value_name = "PATH")]
+    state_file: Option<std::path::PathBuf>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -113,6 +118,15 @@ async fn main() -> ExitCode {
     if !args.api_tokens.is_empty() {
         config.api_tokens = args.api_tokens;
     }
+    if let Some(path) = &args.state_file {
+        match SandboxState::load(path) {
+            Ok(state) => config.state = state,
+            Err(err) => {
+                eprintln!("error: cannot read the state file: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
 
     let sandbox = match Sandbox::bind(config.clone(), args.listen).await {
         Ok(sandbox) => sandbox,
@@ -127,7 +141,17 @@ async fn main() -> ExitCode {
         Ok(()) => eprintln!("stopping"),
         Err(err) => eprintln!("error: cannot wait for Ctrl-C ({err}); stopping"),
     }
+    let state = sandbox.state();
     sandbox.shutdown().await;
+    if let Some(path) = &args.state_file
+        && let Err(err) = state.save(path)
+    {
+        eprintln!(
+            "error: cannot write the state file {}: {err}",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 

@@ -19,6 +19,7 @@ use tower::ServiceExt as _;
 use crate::config::SandboxConfig;
 use crate::faults::{Counters, Faults};
 use crate::router::router;
+use crate::state::SandboxState;
 use crate::store::Store;
 
 /// What every handler shares.
@@ -111,8 +112,13 @@ impl Sandbox {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let control_routes = config.control_routes;
+        let store = match &config.state {
+            Some(saved) => Store::with_state(config.clone(), saved)
+                .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?,
+            None => Store::new(config),
+        };
         let state = AppState {
-            store: Arc::new(Mutex::new(Store::new(config))),
+            store: Arc::new(Mutex::new(store)),
             faults: Arc::default(),
             counters: Arc::default(),
             base_url: Arc::from(format!("http://{address}")),
@@ -161,6 +167,12 @@ impl Sandbox {
     /// Requests received, per operation.
     pub fn counters(&self) -> &Counters {
         &self.state.counters
+    }
+
+    /// The databases, users and backups as they are now, to start a later sandbox with
+    /// ([`SandboxConfig::state`]).
+    pub fn state(&self) -> SandboxState {
+        self.state.store().snapshot()
     }
 
     /// Makes every token issued so far expire now.

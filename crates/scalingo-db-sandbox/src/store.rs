@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 use crate::archive::Archive;
 use crate::config::{DatabaseSeed, DatabaseType, SandboxConfig};
 use crate::error::ApiError;
+use crate::state::{self, BackupState, DatabaseState, SandboxState, UserState};
 use crate::tokens::{Grant, Refusal, Tokens};
 
 /// The length of the passwords the sandbox generates (the contract allows 24 to 64).
@@ -86,6 +87,100 @@ impl Store {
             databases,
             tokens: Tokens::default(),
         }
+    }
+
+    /// The state to keep between runs: databases, users (passwords hashed) and backups.
+    pub fn snapshot(&self) -> SandboxState {
+        let mut databases: Vec<DatabaseState> = self
+            .databases
+            .values()
+            .map(|database| DatabaseState {
+                id: database.seed.id.clone(),
+                app: database.seed.app.clone(),
+                kind: database.seed.kind.name().to_owned(),
+                users: database
+                    .users
+                    .iter()
+                    .map(|(name, user)| UserState {
+                        name: name.clone(),
+                        read_only: user.read_only,
+                        protected: user.protected,
+                        salt: state::hex(&user.salt),
+                        password_sha256: state::hex(&user.password_hash),
+                    })
+                    .collect(),
+                backups: database
+                    .backups
+                    .iter()
+                    .map(|backup| BackupState {
+                        id: backup.id.clone(),
+                        name: backup.name.clone(),
+                        created_at: backup.created_at,
+                        method: backup.method.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        databases.sort_by(|a, b| a.id.cmp(&b.id));
+        SandboxState::new(databases)
+    }
+
+    /// A store holding `state`'s databases (those the configuration names but the state lacks
+    /// start fresh). Fails on a database type or a password hash it cannot read.
+    pub fn with_state(config: SandboxConfig, state: &SandboxState) -> Result<Self, String> {
+        let mut store = Store::new(SandboxConfig {
+            databases: Vec::new(),
+            ..config.clone()
+        });
+        for saved in &state.databases {
+            let kind = saved.kind.parse()?;
+            let seed = DatabaseSeed::new(saved.id.clone(), saved.app.clone(), kind);
+            let mut users = BTreeMap::new();
+            for user in &saved.users {
+                let unreadable = || {
+                    format!(
+                        "user {} of {} has an unreadable password hash",
+                        user.name, saved.id
+                    )
+                };
+                users.insert(
+                    user.name.clone(),
+                    User {
+                        read_only: user.read_only,
+                        protected: user.protected,
+                        salt: state::unhex(&user.salt).ok_or_else(unreadable)?,
+                        password_hash: state::unhex(&user.password_sha256)
+                            .ok_or_else(unreadable)?,
+                    },
+                );
+            }
+            let backups = saved
+                .backups
+                .iter()
+                .map(|backup| Backup {
+                    archive: Archive::new(config.archive_size, fnv(&backup.id)),
+                    id: backup.id.clone(),
+                    name: backup.name.clone(),
+                    created_at: backup.created_at,
+                    method: BackupMethod::from(backup.method.as_str()),
+                })
+                .collect();
+            store.databases.insert(
+                seed.id.clone(),
+                Database {
+                    internal_id: hex_id(&seed.id),
+                    seed,
+                    users,
+                    backups,
+                },
+            );
+        }
+        let fresh = Store::new(config.clone());
+        for (id, database) in fresh.databases {
+            store.databases.entry(id).or_insert(database);
+        }
+        store.config = config;
+        Ok(store)
     }
 
     /// The configuration the store was built with.

@@ -76,24 +76,7 @@ fn prints_its_urls_and_tokens_serves_them_and_stops_on_ctrl_c() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\":\"bin_app_"), "{body}");
 
-    let pid = running.0.id().to_string();
-    let signalled = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(signalled.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = running.0.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the sandbox did not stop within 10 s of SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(exit.success(), "exit status after Ctrl-C: {exit}");
+    stop(running);
 }
 
 #[test]
@@ -108,4 +91,99 @@ fn a_bad_flag_is_refused_with_a_message() {
         stderr.contains("unknown database type `oracle`"),
         "{stderr}"
     );
+}
+
+/// Starts the binary with `args`; returns it, its base URL and the token of its first database.
+fn start(args: &[&str]) -> (Running, String, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().expect("piped stdout");
+    let (mut base, mut token) = (None, None);
+    for line in BufReader::new(stdout).lines().take(20) {
+        let line = line.expect("a line of the banner");
+        if let Some(url) = line.strip_prefix("Scalingo DB API sandbox listening on ") {
+            base = Some(url.to_owned());
+        } else if let Some(found) = line.trim().strip_prefix("token (valid 3600 s): ") {
+            token = token.or(Some(found.to_owned()));
+        } else if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    (running, base.expect("a base URL"), token.expect("a token"))
+}
+
+/// Sends SIGINT and waits (at most 10 s) for a successful exit.
+fn stop(mut running: Running) {
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = running.0.try_wait().expect("wait") {
+            assert!(exit.success(), "exit status: {exit}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "no exit within 10 s of SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_state_file_keeps_users_across_runs() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("state.json");
+    let file_arg = file.to_str().expect("a UTF-8 path");
+    let args = [
+        "--database",
+        "ad-kept:kept-app:postgresql",
+        "--state-file",
+        file_arg,
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let users_url = |base: &str| format!("{base}/api/databases/ad-kept/users");
+
+    let (running, base, token) = start(&args);
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(users_url(&base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"database_user": {"name": "kept-user"}}))
+            .send()
+            .await
+            .expect("the sandbox answers")
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 201);
+    stop(running);
+    assert!(file.exists(), "the state was written on stop");
+
+    let (running, base, token) = start(&args);
+    let body = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(users_url(&base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("the sandbox answers")
+            .text()
+            .await
+            .expect("a body")
+    });
+    stop(running);
+    assert!(body.contains("\"kept-user\""), "{body}");
 }
