@@ -13,6 +13,7 @@ mod open_enums;
 mod operations;
 mod rules;
 mod spec;
+mod tidy;
 
 use std::process::ExitCode;
 
