@@ -132,8 +132,18 @@ fn one(open: &OpenEnum) -> TokenStream {
 
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from(value.as_str()))
+                // A visitor rather than a `String`: known values are matched without allocating.
+                struct Visitor;
+                impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
+                        Ok(#name::from(value))
+                    }
+                }
+                deserializer.deserialize_str(Visitor)
             }
         }
     }

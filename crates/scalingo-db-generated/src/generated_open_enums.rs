@@ -56,8 +56,20 @@ impl<'de> ::serde::Deserialize<'de> for PasswordEncryption {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_str()))
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = PasswordEncryption;
+            fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                value: &str,
+            ) -> ::std::result::Result<PasswordEncryption, E> {
+                Ok(PasswordEncryption::from(value))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 /// Where the backup is: `scheduled` (queued), `running`, `done` (the archive can be
@@ -137,8 +149,20 @@ impl<'de> ::serde::Deserialize<'de> for BackupStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_str()))
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = BackupStatus;
+            fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                value: &str,
+            ) -> ::std::result::Result<BackupStatus, E> {
+                Ok(BackupStatus::from(value))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 /// Why the backup exists: `periodic` (the daily schedule) or `manual` (asked for). An open set
@@ -196,7 +220,19 @@ impl<'de> ::serde::Deserialize<'de> for BackupMethod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(Self::from(value.as_str()))
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = BackupMethod;
+            fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                value: &str,
+            ) -> ::std::result::Result<BackupMethod, E> {
+                Ok(BackupMethod::from(value))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
