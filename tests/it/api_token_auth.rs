@@ -3,18 +3,12 @@
 
 use std::time::Duration;
 
+use crate::support::api_token_builder;
 use scalingo_db::{Client, Error, RetryPolicy};
-use scalingo_db_sandbox::{
-    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
-};
+use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DEFAULT_DATABASE, Sandbox, SandboxConfig};
 
 fn api_token_client(sandbox: &Sandbox, api_token: &str) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .auth_url(sandbox.base_url())
-        .main_api_url(sandbox.base_url())
-        .database_id(DEFAULT_DATABASE)
-        .api_token(api_token, DEFAULT_APP)
+    api_token_builder(sandbox, api_token)
         .build()
         .expect("client")
 }

@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::FAST_RETRIES;
+use crate::support::{FAST_RETRIES, api_token_builder};
 use scalingo_db::{Client, Error, NewUser, RetryPolicy};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
@@ -821,12 +821,7 @@ async fn deleting_a_user_that_never_existed_is_not_found() {
 
 /// A client of [`DEFAULT_DATABASE`] that gets its tokens from the sandbox with [`DEFAULT_API_TOKEN`].
 fn api_token_client(sandbox: &Sandbox, request_timeout: Duration) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .auth_url(sandbox.base_url())
-        .main_api_url(sandbox.base_url())
-        .database_id(DEFAULT_DATABASE)
-        .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
+    api_token_builder(sandbox, DEFAULT_API_TOKEN)
         .request_timeout(request_timeout)
         .retry(FAST_RETRIES)
         .build()

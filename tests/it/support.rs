@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use httpmock::{MockServer, When};
 use scalingo_db::{Client, ClientBuilder, RetryPolicy};
+use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox};
 
 /// The database every test manages.
 pub const DB: &str = "ad-0c8fe5a2-2b4e";
@@ -34,6 +35,17 @@ pub const FAST_RETRIES: RetryPolicy = RetryPolicy {
     max_backoff: Duration::from_millis(20),
     max_elapsed: Duration::from_secs(10),
 };
+
+/// A client of the sandbox's default database that exchanges `api_token` for its tokens, as
+/// on the real platform (settings can still be changed before `build`).
+pub fn api_token_builder(sandbox: &Sandbox, api_token: &str) -> ClientBuilder {
+    Client::builder()
+        .base_url(sandbox.database_api_url())
+        .auth_url(sandbox.base_url())
+        .main_api_url(sandbox.base_url())
+        .database_id(DEFAULT_DATABASE)
+        .api_token(api_token, DEFAULT_APP)
+}
 
 /// The headers of every authenticated API call.
 pub fn api_headers(when: When) -> When {

@@ -11,10 +11,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::support::FAST_RETRIES;
+use crate::support::{FAST_RETRIES, api_token_builder};
 use scalingo_db::{Client, Error, NewUser};
 use scalingo_db_sandbox::{
-    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
+    DEFAULT_API_TOKEN, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -157,12 +157,7 @@ fn token_client(sandbox: &Sandbox, token: &str) -> Client {
 
 /// A client of [`DEFAULT_DATABASE`] that exchanges [`DEFAULT_API_TOKEN`] for its tokens.
 fn api_token_client(sandbox: &Sandbox) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .auth_url(sandbox.base_url())
-        .main_api_url(sandbox.base_url())
-        .database_id(DEFAULT_DATABASE)
-        .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
+    api_token_builder(sandbox, DEFAULT_API_TOKEN)
         .retry(FAST_RETRIES)
         .build()
         .expect("valid client settings")

@@ -125,13 +125,10 @@ impl Store {
         SandboxState::new(databases)
     }
 
-    /// A store holding `state`'s databases (those the configuration names but the state lacks
-    /// start fresh). Fails on a database type or a password hash it cannot read.
+    /// A store holding `state`'s databases; those the configuration names but the state lacks
+    /// start fresh. Fails on a database type or a password hash it cannot read.
     pub fn with_state(config: SandboxConfig, state: &SandboxState) -> Result<Self, String> {
-        let mut store = Store::new(SandboxConfig {
-            databases: Vec::new(),
-            ..config.clone()
-        });
+        let mut store = Store::new(config);
         for saved in &state.databases {
             let kind = saved.kind.parse()?;
             let seed = DatabaseSeed::new(saved.id.clone(), saved.app.clone(), kind);
@@ -158,7 +155,7 @@ impl Store {
                 .backups
                 .iter()
                 .map(|backup| Backup {
-                    archive: Archive::new(config.archive_size, fnv(&backup.id)),
+                    archive: Archive::new(store.config.archive_size, fnv(&backup.id)),
                     id: backup.id.clone(),
                     name: backup.name.clone(),
                     created_at: backup.created_at,
@@ -175,11 +172,6 @@ impl Store {
                 },
             );
         }
-        let fresh = Store::new(config.clone());
-        for (id, database) in fresh.databases {
-            store.databases.entry(id).or_insert(database);
-        }
-        store.config = config;
         Ok(store)
     }
 

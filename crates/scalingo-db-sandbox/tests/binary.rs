@@ -17,29 +17,7 @@ impl Drop for Running {
 
 #[test]
 fn prints_its_urls_and_tokens_serves_them_and_stops_on_ctrl_c() {
-    let child = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            "ad-bin-1:bin-app:mysql",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut running = Running(child);
-    let stdout = running.0.stdout.take().expect("piped stdout");
-
-    let mut banner = Vec::new();
-    for line in BufReader::new(stdout).lines().take(20) {
-        let line = line.expect("a line of the banner");
-        let done = line.starts_with("Press Ctrl-C");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
+    let (running, banner) = start(&["--database", "ad-bin-1:bin-app:mysql"]);
     let text = banner.join("\n");
     let base = banner[0]
         .rsplit(' ')
@@ -93,8 +71,8 @@ fn a_bad_flag_is_refused_with_a_message() {
     );
 }
 
-/// Starts the binary with `args`; returns it, its base URL and the token of its first database.
-fn start(args: &[&str]) -> (Running, String, String) {
+/// Starts the binary on a free port with `args`; returns it and the lines of its banner.
+fn start(args: &[&str]) -> (Running, Vec<String>) {
     let child = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
@@ -104,18 +82,29 @@ fn start(args: &[&str]) -> (Running, String, String) {
         .expect("the binary starts");
     let mut running = Running(child);
     let stdout = running.0.stdout.take().expect("piped stdout");
-    let (mut base, mut token) = (None, None);
+    let mut banner = Vec::new();
     for line in BufReader::new(stdout).lines().take(20) {
         let line = line.expect("a line of the banner");
-        if let Some(url) = line.strip_prefix("Scalingo DB API sandbox listening on ") {
-            base = Some(url.to_owned());
-        } else if let Some(found) = line.trim().strip_prefix("token (valid 3600 s): ") {
-            token = token.or(Some(found.to_owned()));
-        } else if line.starts_with("Press Ctrl-C") {
+        let done = line.starts_with("Press Ctrl-C");
+        banner.push(line);
+        if done {
             break;
         }
     }
-    (running, base.expect("a base URL"), token.expect("a token"))
+    (running, banner)
+}
+
+/// The base URL and the first database token a banner shows.
+fn base_and_token(banner: &[String]) -> (String, String) {
+    let base = banner
+        .iter()
+        .find_map(|line| line.strip_prefix("Scalingo DB API sandbox listening on "))
+        .expect("a base URL in the banner");
+    let token = banner
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("token (valid 3600 s): "))
+        .expect("a token in the banner");
+    (base.to_owned(), token.to_owned())
 }
 
 /// Sends SIGINT and waits (at most 10 s) for a successful exit.
@@ -156,7 +145,8 @@ fn a_state_file_keeps_users_across_runs() {
         .expect("runtime");
     let users_url = |base: &str| format!("{base}/api/databases/ad-kept/users");
 
-    let (running, base, token) = start(&args);
+    let (running, banner) = start(&args);
+    let (base, token) = base_and_token(&banner);
     let status = runtime.block_on(async {
         reqwest::Client::new()
             .post(users_url(&base))
@@ -172,7 +162,8 @@ fn a_state_file_keeps_users_across_runs() {
     stop(running);
     assert!(file.exists(), "the state was written on stop");
 
-    let (running, base, token) = start(&args);
+    let (running, banner) = start(&args);
+    let (base, token) = base_and_token(&banner);
     let body = runtime.block_on(async {
         reqwest::Client::new()
             .get(users_url(&base))

@@ -123,15 +123,7 @@ impl<'a> Backups<'a> {
         }
         // The link's URL never goes into the span: its query string is a credential.
         let operation = crate::transport::operation("download_backup_archive");
-        let span = tracing::debug_span!(
-            "scalingo_db.request",
-            operation = operation.id,
-            method = operation.method,
-            path = operation.path,
-            attempt = 1,
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-        );
+        let span = crate::transport::request_span(operation, 1);
         let started = std::time::Instant::now();
         let response = request
             .header(reqwest::header::ACCEPT, "application/octet-stream")

@@ -239,15 +239,7 @@ async fn exchange<T>(
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return outcome(call.await).await.map(|(_, value)| value);
     }
-    let span = tracing::debug_span!(
-        "scalingo_db.request",
-        operation = operation.id,
-        method = operation.method,
-        path = operation.path,
-        attempt,
-        status = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-    );
+    let span = request_span(operation, attempt);
     let started = Instant::now();
     let outcome = async { outcome(call.await).await }
         .instrument(span.clone())
@@ -262,6 +254,20 @@ async fn exchange<T>(
         Err(error) => tracing::debug!(parent: &span, error = %error, "failed"),
     }
     outcome.map(|(_, value)| value)
+}
+
+/// The span of one HTTP exchange: what is known before it (operation, method, path template,
+/// attempt); [`record`] adds its outcome. Never the URL, which may carry a link token.
+pub(crate) fn request_span(operation: &Operation, attempt: u32) -> tracing::Span {
+    tracing::debug_span!(
+        "scalingo_db.request",
+        operation = operation.id,
+        method = operation.method,
+        path = operation.path,
+        attempt,
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    )
 }
 
 /// Fills a request span's outcome fields.
