@@ -5,13 +5,16 @@
 //! started again); an expired link is replaced mid-download; a body that is not an archive, a size
 //! that disagrees with the backup's, a backup that is not done and an unknown backup all fail
 //! with the right error and leave nothing at the destination; no error ever shows a token.
+//!
+//! `Backups::download_to` shares that resume loop: into a writer it gives the same bytes, resumes
+//! after cuts, and writes nothing for a backup that is not done or a body that is not an archive.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::FAST_RETRIES;
 use scalingo_db::{
-    Backup, BackupMethod, BackupStatus, Client, Downloaded, Error, Progress, RetryPolicy,
+    Backup, BackupMethod, BackupStatus, Client, Downloaded, Error, Progress, RetryPolicy, Streamed,
 };
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use sha2::{Digest as _, Sha256};
@@ -198,6 +201,18 @@ fn assert_progress(progress: &[Progress], total: u64) {
     );
 }
 
+/// The next download requests are cut, one after each of `cuts` bytes of its body.
+fn cut_downloads(sandbox: &Sandbox, cuts: &[u64]) {
+    for &cut in cuts {
+        let after_bytes = usize::try_from(cut).expect("a cut within memory");
+        sandbox.faults().inject(FaultRule::new(
+            DOWNLOAD,
+            1,
+            Fault::TruncateBody { after_bytes },
+        ));
+    }
+}
+
 /// The peak and current resident memory of this process, in bytes (Linux only).
 fn memory() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -277,15 +292,7 @@ async fn an_interrupted_multi_hundred_mib_download_resumes_to_the_source_sha256(
     const SECOND_CUT: u64 = 32 * 1024 * 1024;
     // The second rule applies to the resumed request, which starts at FIRST_CUT: it is cut
     // SECOND_CUT bytes further on.
-    for cut in [FIRST_CUT, SECOND_CUT] {
-        sandbox.faults().inject(FaultRule::new(
-            DOWNLOAD,
-            1,
-            Fault::TruncateBody {
-                after_bytes: cut as usize,
-            },
-        ));
-    }
+    cut_downloads(&sandbox, &[FIRST_CUT, SECOND_CUT]);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("big.tar.gz");
 
@@ -690,8 +697,26 @@ async fn a_size_that_disagrees_with_the_backup_is_refused() {
     assert_eq!(file_sha256(&path).await, (size, sha256(&expected)));
 }
 
+/// Checks the error for a backup that is not done: it names the backup and its status.
+fn assert_not_done(error: &Error, backup_id: &str, token: &str) {
+    match error {
+        Error::Archive { message } => {
+            assert!(
+                message.contains("only a done backup can be downloaded"),
+                "{message}"
+            );
+            assert!(
+                message.contains(backup_id) && message.contains("scheduled"),
+                "{message}"
+            );
+        }
+        other => panic!("expected an archive error, got {other:?}"),
+    }
+    assert_no_token(error, token);
+}
+
 #[tokio::test]
-async fn a_backup_not_done_is_not_downloaded() {
+async fn a_backup_not_done_is_not_downloaded_to_a_file_or_a_writer() {
     let (sandbox, client, token) = start(SandboxConfig {
         backup_scheduled_for: Duration::from_secs(10),
         ..sized(SMALL)
@@ -708,27 +733,23 @@ async fn a_backup_not_done_is_not_downloaded() {
         .download(&created.id, &path, |_| reports += 1)
         .await
         .expect_err("a scheduled backup has no archive yet");
-
-    match &error {
-        Error::Archive { message } => {
-            assert!(
-                message.contains("only a done backup can be downloaded"),
-                "{message}"
-            );
-            assert!(
-                message.contains(&created.id) && message.contains("scheduled"),
-                "{message}"
-            );
-        }
-        other => panic!("expected an archive error, got {other:?}"),
-    }
-    assert_no_token(&error, &token);
-    assert_eq!(reports, 0);
+    assert_not_done(&error, &created.id, &token);
     assert!(
         files_in(dir.path()).is_empty(),
         "{:?}",
         files_in(dir.path())
     );
+
+    let mut written = Vec::new();
+    let error = client
+        .backups()
+        .download_to(&created.id, &mut written, |_| reports += 1)
+        .await
+        .expect_err("a scheduled backup has no archive yet");
+    assert_not_done(&error, &created.id, &token);
+    assert!(written.is_empty(), "{} bytes written", written.len());
+
+    assert_eq!(reports, 0);
     assert_eq!(sandbox.counters().get(LINK), 0, "no link was asked for");
     assert_eq!(sandbox.counters().get(DOWNLOAD), 0);
 }
@@ -759,4 +780,193 @@ async fn an_unknown_backup_is_not_found_and_nothing_is_written() {
     );
     assert_eq!(sandbox.counters().get(LINK), 0);
     assert_eq!(sandbox.counters().get(DOWNLOAD), 0);
+}
+
+/// `download_to` into memory: its answer, the bytes written and the progress reports.
+async fn stream_to_memory(
+    client: &Client,
+    backup_id: &str,
+    token: &str,
+) -> (Streamed, Vec<u8>, Vec<Progress>) {
+    let mut progress = Vec::new();
+    let mut written = Vec::new();
+    let streamed = client
+        .backups()
+        .download_to(backup_id, &mut written, |report| progress.push(report))
+        .await
+        .unwrap_or_else(|error| {
+            assert_no_token(&error, token);
+            panic!("download_to: {error}")
+        });
+    (streamed, written, progress)
+}
+
+#[tokio::test]
+async fn streaming_into_a_writer_gives_the_archive_and_the_file_download_s_bytes() {
+    let (sandbox, client, token) = start(sized(SMALL)).await;
+    let backup = seeded(&client).await;
+    let size = recorded_size(&backup);
+    let expected = archive_bytes(&client, &backup.id).await;
+    sandbox.counters().reset();
+
+    let (streamed, written, progress) = stream_to_memory(&client, &backup.id, &token).await;
+
+    assert_eq!(
+        streamed,
+        Streamed {
+            bytes: size,
+            resumes: 0
+        }
+    );
+    assert_eq!(written.len() as u64, size);
+    assert!(
+        sha256(&written) == sha256(&expected),
+        "the writer's bytes differ from the archive's"
+    );
+    assert_progress(&progress, size);
+    assert_eq!(progress[0].bytes, 0);
+    assert_eq!(sandbox.counters().get(DOWNLOAD), 1);
+    assert_eq!(sandbox.counters().get(LINK), 1);
+
+    // The file download of the same backup holds the very same bytes.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("backup.tar.gz");
+    client
+        .backups()
+        .download(&backup.id, &path, |_| {})
+        .await
+        .expect("download");
+    assert_eq!(file_sha256(&path).await, (size, sha256(&written)));
+}
+
+#[tokio::test]
+async fn a_stream_cut_twice_resumes_from_what_was_written_to_the_same_bytes() {
+    let (sandbox, client, token) = start(sized(SMALL)).await;
+    let backup = seeded(&client).await;
+    let size = recorded_size(&backup);
+    let expected = archive_bytes(&client, &backup.id).await;
+    sandbox.counters().reset();
+
+    // The second cut applies to the resumed range, which starts at FIRST_CUT.
+    const FIRST_CUT: u64 = 300_000;
+    const SECOND_CUT: u64 = 200_000;
+    cut_downloads(&sandbox, &[FIRST_CUT, SECOND_CUT]);
+    let (streamed, written, progress) = stream_to_memory(&client, &backup.id, &token).await;
+
+    assert_eq!(
+        streamed,
+        Streamed {
+            bytes: size,
+            resumes: 2
+        }
+    );
+    assert_eq!(
+        sandbox.counters().get(DOWNLOAD),
+        3,
+        "the whole, then two resumed ranges"
+    );
+    assert_eq!(written.len() as u64, size, "no byte written twice or lost");
+    assert!(
+        sha256(&written) == sha256(&expected),
+        "the resumed stream's bytes differ from the archive's"
+    );
+    assert_progress(&progress, size);
+    // Each resumed transfer's first report repeats where the cut left the writer.
+    let resumed_at: Vec<u64> = progress
+        .windows(2)
+        .filter(|pair| pair[0].bytes == pair[1].bytes)
+        .map(|pair| pair[1].bytes)
+        .collect();
+    assert_eq!(resumed_at, vec![FIRST_CUT, FIRST_CUT + SECOND_CUT]);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_archive_never_reaches_the_writer() {
+    let (sandbox, client, token) = start(sized(SMALL)).await;
+    let backup = seeded(&client).await;
+    let size = recorded_size(&backup);
+
+    // Short, the size tells first; padded to the recorded size, only the gzip check can tell.
+    let padded = STORAGE_ERROR.to_owned() + &" ".repeat(size as usize - STORAGE_ERROR.len());
+    for (what, body) in [("short", STORAGE_ERROR.to_owned()), ("padded", padded)] {
+        sandbox.counters().reset();
+        sandbox
+            .faults()
+            .inject(FaultRule::new(DOWNLOAD, 1, ok_body(body)));
+        let mut written = Vec::new();
+        let error = client
+            .backups()
+            .download_to(&backup.id, &mut written, |_| {})
+            .await
+            .expect_err("a body that is not an archive is refused");
+
+        assert_no_token(&error, &token);
+        match &error {
+            Error::Archive { message } => assert!(
+                message.contains("not a gzip archive") && message.contains("NoSuchKey"),
+                "{what}: {message}"
+            ),
+            other => panic!("{what}: expected an archive error, got {other:?}"),
+        }
+        assert!(
+            written.is_empty(),
+            "{what}: {} bytes reached the writer",
+            written.len()
+        );
+        assert_eq!(sandbox.counters().get(DOWNLOAD), 1, "{what}: not retried");
+    }
+}
+
+/// A writer whose every write fails, like standard output into a closed pipe.
+struct ClosedPipe;
+
+impl tokio::io::AsyncWrite for ClosedPipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_writer_that_fails_ends_the_download_with_an_io_error() {
+    let (sandbox, client, token) = start(sized(SMALL)).await;
+    let backup = seeded(&client).await;
+    sandbox.counters().reset();
+
+    let error = client
+        .backups()
+        .download_to(&backup.id, ClosedPipe, |_| {})
+        .await
+        .expect_err("nothing can be written");
+
+    assert_no_token(&error, &token);
+    match &error {
+        Error::Io { path, source } => {
+            assert_eq!(path, Path::new("<writer>"));
+            assert_eq!(source.kind(), std::io::ErrorKind::BrokenPipe);
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    assert_eq!(
+        sandbox.counters().get(DOWNLOAD),
+        1,
+        "a local failure is not a reason to download again"
+    );
 }

@@ -1,20 +1,26 @@
-//! Downloading a backup's archive to a file, safely: into `<path>.part`, resumed with `Range`
-//! after an interruption (with a fresh link when the old one expired), checked (a gzip archive,
-//! of the announced and recorded size), then synced and renamed. Whatever fails, nothing at
-//! `<path>` looks like a complete archive that is not one.
+//! Downloading a backup's archive, safely, to a file or into any writer: resumed with `Range`
+//! after an interruption (with a fresh link when the old one expired) and checked (a gzip
+//! archive, of the announced and recorded size). A file is written as `<path>.part`, then synced
+//! and renamed: whatever fails, nothing at `<path>` looks like a complete archive that is not one.
+//! A writer never receives a body that does not start like an archive.
+
+mod sink;
 
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt as _;
+
+use tokio::io::AsyncWrite;
 
 use crate::BackupStatus;
 use crate::backups::{ArchiveLink, Backups};
 use crate::error::{Error, Result};
 use crate::retry::{self, Repeatable};
+use sink::{GZIP_MAGIC, Sink, not_gzip};
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
-    /// Bytes in the file so far (including those of an earlier, interrupted download).
+    /// Bytes of the archive received so far (for a file, including those of an earlier,
+    /// interrupted download).
     pub bytes: u64,
     /// The archive's size, when known.
     pub total: Option<u64>,
@@ -31,12 +37,19 @@ pub struct Downloaded {
     pub resumes: u32,
 }
 
-/// The two bytes every gzip file starts with.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Writes reach the disk in pieces of this size, whatever the network's chunk size.
-const WRITE_BUFFER: usize = 1024 * 1024;
+/// A finished download into a writer, from [`Backups::download_to`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Streamed {
+    /// The archive's size: the bytes written.
+    pub bytes: u64,
+    /// How many times the transfer was resumed after an interruption.
+    pub resumes: u32,
+}
+
 /// How many times an expired link is replaced in one download.
 const MAX_LINK_REFRESHES: u32 = 3;
+/// What [`Error::Io`] names when writing into a writer fails: it has no path.
+const WRITER_LABEL: &str = "<writer>";
 
 impl Backups<'_> {
     /// Downloads the archive of a `done` backup to `path`, calling `on_progress` as bytes arrive.
@@ -55,6 +68,62 @@ impl Backups<'_> {
         path: &Path,
         mut on_progress: impl FnMut(Progress),
     ) -> Result<Downloaded> {
+        let expected = self.done_archive_size(backup_id).await?;
+        let mut part = Part::open(&part_path(path), expected).await?;
+        let resumes = match self
+            .fetch(backup_id, &mut part.sink, expected, &mut on_progress)
+            .await
+        {
+            Ok(resumes) => resumes,
+            Err(error) => {
+                // Until the sink has checked the archive's start, the file holds none of it:
+                // nothing worth resuming.
+                if matches!(error, Error::Archive { .. }) && !part.sink.starts_like_gzip() {
+                    part.discard().await;
+                }
+                return Err(error);
+            }
+        };
+        let bytes = part.finish(path).await?;
+        Ok(Downloaded {
+            path: path.to_path_buf(),
+            bytes,
+            resumes,
+        })
+    }
+
+    /// Downloads the archive of a `done` backup into `writer` (standard output, a pipe, memory,
+    /// ...), calling `on_progress` as bytes arrive.
+    ///
+    /// Like [`Backups::download`], an interrupted transfer is resumed with a `Range` request from
+    /// the bytes already written, within the same bounds, and an expired link is replaced. The
+    /// archive's first bytes are held back until they show a gzip file: a body that is not an
+    /// archive fails with [`Error::Archive`] before anything reaches `writer`. A size that
+    /// disagrees with the announced or recorded one is an [`Error::Archive`] too, but a writer
+    /// cannot be taken back: what was written by then stays written, so on any failure treat the
+    /// output as incomplete. `writer` is flushed at the end. A failed write is an [`Error::Io`]
+    /// whose `path` is `<writer>`.
+    pub async fn download_to<W: AsyncWrite + Unpin>(
+        &self,
+        backup_id: &str,
+        writer: W,
+        mut on_progress: impl FnMut(Progress),
+    ) -> Result<Streamed> {
+        let expected = self.done_archive_size(backup_id).await?;
+        let mut sink = Sink::new(PathBuf::from(WRITER_LABEL), writer, 0);
+        let resumes = self
+            .fetch(backup_id, &mut sink, expected, &mut on_progress)
+            .await?;
+        sink.flush().await?;
+        Ok(Streamed {
+            bytes: sink.len(),
+            resumes,
+        })
+    }
+
+    /// The archive size a `done` backup records, if it records one; an error for any other
+    /// backup, which has no archive to download.
+    async fn done_archive_size(&self, backup_id: &str) -> Result<Option<u64>> {
         let backup = self.get(backup_id).await?;
         if backup.status != BackupStatus::Done {
             return Err(Error::Archive {
@@ -64,12 +133,21 @@ impl Backups<'_> {
                 ),
             });
         }
-        let expected = backup
+        Ok(backup
             .size
             .and_then(|size| u64::try_from(size).ok())
-            .filter(|size| *size > 0);
-        let part = part_path(path);
-        let mut file = Part::open(&part, expected).await?;
+            .filter(|size| *size > 0))
+    }
+
+    /// Streams the archive into `sink` from where it stands, resuming and replacing the link as
+    /// needed, until it is whole; answers how many times the transfer was resumed.
+    async fn fetch<W: AsyncWrite + Unpin>(
+        &self,
+        backup_id: &str,
+        sink: &mut Sink<W>,
+        expected: Option<u64>,
+        on_progress: &mut impl FnMut(Progress),
+    ) -> Result<u32> {
         let mut link = self.archive_link(backup_id).await?;
         let mut link_refreshes = 0;
         let mut resumes = 0;
@@ -78,11 +156,8 @@ impl Backups<'_> {
         let policy = self.client().retry_policy();
 
         loop {
-            let before = file.len;
-            let outcome = self
-                .transfer(&link, &mut file, expected, &mut on_progress)
-                .await;
-            let error = match outcome {
+            let before = sink.len();
+            let error = match self.transfer(&link, sink, expected, on_progress).await {
                 Ok(Transfer::Complete) => break,
                 Ok(Transfer::Short) => None,
                 Err(error) => Some(error),
@@ -94,58 +169,46 @@ impl Backups<'_> {
                 {
                     link_refreshes += 1;
                     link = self.archive_link(backup_id).await?;
-                    continue;
-                }
-                Some(error @ Error::Archive { .. }) => {
-                    if !file.starts_like_gzip {
-                        file.discard().await;
-                    }
-                    return Err(error);
                 }
                 Some(error) if !retry::retryable(&error, Repeatable::Always) => return Err(error),
                 error => {
-                    stalled = if file.len > before { 1 } else { stalled + 1 };
+                    stalled = if sink.len() > before { 1 } else { stalled + 1 };
                     if stalled >= policy.max_attempts {
                         return Err(error.unwrap_or_else(|| Error::Archive {
                             message: format!(
                                 "the transfer kept ending early, at {} bytes",
-                                file.len
+                                sink.len()
                             ),
                         }));
                     }
                     resumes += 1;
-                    tracing::debug!(from = file.len, resumes, "resuming the download");
+                    tracing::debug!(from = sink.len(), resumes, "resuming the download");
                     tokio::time::sleep(policy.backoff(stalled)).await;
                 }
             }
         }
-
-        let bytes = file.finish(path).await?;
-        Ok(Downloaded {
-            path: path.to_path_buf(),
-            bytes,
-            resumes,
-        })
+        sink.check_complete()?;
+        Ok(resumes)
     }
 
-    /// One request for the rest of the archive, written to `file`.
-    async fn transfer(
+    /// One request for the rest of the archive, written to `sink`.
+    async fn transfer<W: AsyncWrite + Unpin>(
         &self,
         link: &ArchiveLink,
-        file: &mut Part,
+        sink: &mut Sink<W>,
         expected: Option<u64>,
         on_progress: &mut impl FnMut(Progress),
     ) -> Result<Transfer> {
-        if expected.is_some_and(|expected| file.len == expected) {
+        if expected.is_some_and(|expected| sink.len() == expected) {
             return Ok(Transfer::Complete);
         }
-        let mut stream = self.open_archive_from(link, file.len).await?;
-        let announced = stream.content_length().map(|length| file.len + length);
+        let mut stream = self.open_archive_from(link, sink.len()).await?;
+        let announced = stream.content_length().map(|length| sink.len() + length);
         if let (Some(announced), Some(expected)) = (announced, expected)
             && announced != expected
         {
             // A storage error answered with 200 has the wrong size too; its text says more.
-            if file.len == 0
+            if sink.len() == 0
                 && let Some(first) = stream.chunk().await?
                 && !first.starts_with(&GZIP_MAGIC)
             {
@@ -159,7 +222,7 @@ impl Backups<'_> {
         }
         let total = expected.or(announced);
         on_progress(Progress {
-            bytes: file.len,
+            bytes: sink.len(),
             total,
         });
         // A stalled transfer ends like a lost connection, to be resumed; the client has no
@@ -167,9 +230,9 @@ impl Backups<'_> {
         let stall_limit = self.client().request_timeout();
         let read = async {
             while let Some(chunk) = stalled_after(stall_limit, stream.chunk()).await? {
-                file.write(&chunk).await?;
+                sink.write(&chunk).await?;
                 on_progress(Progress {
-                    bytes: file.len,
+                    bytes: sink.len(),
                     total,
                 });
             }
@@ -177,28 +240,18 @@ impl Backups<'_> {
         }
         .await;
         // Keep what arrived, so a resume starts after it.
-        file.flush().await?;
+        sink.flush().await?;
         read?;
         match total {
-            Some(total) if file.len < total => Ok(Transfer::Short),
-            Some(total) if file.len > total => Err(Error::Archive {
+            Some(total) if sink.len() < total => Ok(Transfer::Short),
+            Some(total) if sink.len() > total => Err(Error::Archive {
                 message: format!(
                     "received {} bytes, more than the {total} announced",
-                    file.len
+                    sink.len()
                 ),
             }),
             _ => Ok(Transfer::Complete),
         }
-    }
-}
-
-/// The error for a body that does not start like a gzip file, quoting its start.
-fn not_gzip(start: &[u8]) -> Error {
-    Error::Archive {
-        message: format!(
-            "the download is not a gzip archive; it begins with: {}",
-            crate::redact::snippet(start)
-        ),
     }
 }
 
@@ -222,7 +275,7 @@ async fn stalled_after<T>(
 
 /// How one transfer ended.
 enum Transfer {
-    /// The file holds the whole archive.
+    /// The destination holds the whole archive.
     Complete,
     /// The server ended the body early without an error: resume.
     Short,
@@ -238,11 +291,7 @@ fn part_path(path: &Path) -> PathBuf {
 /// The partial file being written.
 struct Part {
     path: PathBuf,
-    writer: tokio::io::BufWriter<tokio::fs::File>,
-    len: u64,
-    starts_like_gzip: bool,
-    /// The first bytes, until there are enough to check the gzip magic.
-    head: Vec<u8>,
+    sink: Sink<tokio::fs::File>,
 }
 
 impl Part {
@@ -252,7 +301,6 @@ impl Part {
             path: path.to_path_buf(),
             source: error,
         };
-        let mut head = Vec::new();
         let mut len = match tokio::fs::metadata(path).await {
             Ok(metadata) => metadata.len(),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
@@ -261,10 +309,10 @@ impl Part {
         if len > 0 {
             let start = read_head(path).await.map_err(io)?;
             let too_long = expected.is_some_and(|expected| len > expected);
-            if too_long || (start.len() >= 2 && start[..2] != GZIP_MAGIC) {
+            // A leftover shorter than the magic is started again too: the sink checks an
+            // archive's start only as it arrives.
+            if too_long || start[..] != GZIP_MAGIC {
                 len = 0;
-            } else {
-                head = start;
             }
         }
         let file = tokio::fs::OpenOptions::new()
@@ -277,40 +325,7 @@ impl Part {
             .map_err(io)?;
         Ok(Part {
             path: path.to_path_buf(),
-            writer: tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
-            len,
-            starts_like_gzip: head.len() >= 2,
-            head,
-        })
-    }
-
-    async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        if !self.starts_like_gzip {
-            let needed = 2 - self.head.len().min(2);
-            self.head
-                .extend_from_slice(&chunk[..chunk.len().min(needed)]);
-            if self.head.len() >= 2 {
-                if self.head[..2] != GZIP_MAGIC {
-                    return Err(not_gzip(chunk));
-                }
-                self.starts_like_gzip = true;
-            }
-        }
-        self.writer
-            .write_all(chunk)
-            .await
-            .map_err(|error| Error::Io {
-                path: self.path.clone(),
-                source: error,
-            })?;
-        self.len += chunk.len() as u64;
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<()> {
-        self.writer.flush().await.map_err(|error| Error::Io {
-            path: self.path.clone(),
-            source: error,
+            sink: Sink::new(path.to_path_buf(), file, len),
         })
     }
 
@@ -323,8 +338,8 @@ impl Part {
                 source: error,
             }
         };
-        self.flush().await?;
-        self.writer
+        self.sink.flush().await?;
+        self.sink
             .get_mut()
             .sync_all()
             .await
@@ -337,22 +352,22 @@ impl Part {
             // Directories cannot be synced on every platform; the data itself is synced above.
             let _ = tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all()).await;
         }
-        Ok(self.len)
+        Ok(self.sink.len())
     }
 
     /// Removes the partial file (its content is not worth resuming).
     async fn discard(self) {
-        drop(self.writer);
+        drop(self.sink);
         let _ = tokio::fs::remove_file(&self.path).await;
     }
 }
 
 async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     use tokio::io::AsyncReadExt as _;
-    let mut head = Vec::with_capacity(2);
+    let mut head = Vec::with_capacity(GZIP_MAGIC.len());
     tokio::fs::File::open(path)
         .await?
-        .take(2)
+        .take(GZIP_MAGIC.len() as u64)
         .read_to_end(&mut head)
         .await?;
     Ok(head)

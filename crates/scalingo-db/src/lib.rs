@@ -44,7 +44,7 @@ pub use client::{
     AUTH_URL, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region,
     default_user_agent,
 };
-pub use download::{Downloaded, Progress};
+pub use download::{Downloaded, Progress, Streamed};
 pub use error::{Error, Result};
 pub use retry::RetryPolicy;
 pub use users::{NewUser, Users};
