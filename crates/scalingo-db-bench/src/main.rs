@@ -6,7 +6,9 @@
 //! - peak resident memory of that download, for 1 GiB and 4 GiB (goal: at most 32 MiB, flat);
 //! - HTTP requests per Database API call with API-token authentication (goal: at most 1.02);
 //! - throughput of 10,000 `users().list()` calls, 64 in flight, against plain reqwest doing the
-//!   same requests (goal: at least 0.95x).
+//!   same requests (goal: at least 0.95x);
+//! - the one-shot wall time of `scalingo-db users list` (the CLI), against `curl` of the same
+//!   endpoint (goal: at most 1.5x).
 //!
 //! The sandbox runs as its own process (the release binary), so the figures do not mix its work
 //! with the client's. Downloads run in a child process of this binary, so their peak memory is
@@ -17,9 +19,10 @@
     reason = "printing the figures is what a benchmark is for"
 )]
 
+mod cli;
 mod sandbox;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -79,11 +82,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         return calls(Some(core.parse()?));
     }
-    // Which figures to measure: all by default, or those named (`download`, `auth`, `calls`).
+    // Which figures to measure: all by default, or those named (`download`, `auth`, `calls`,
+    // `cli`).
     let only: Vec<String> = args.iter().skip(1).cloned().collect();
     let wanted = |section: &str| only.is_empty() || only.iter().any(|name| name == section);
     if wanted("download") || wanted("auth") {
         runtime.block_on(run(wanted("download"), wanted("auth")))?;
+    }
+    if wanted("cli") {
+        let sandbox = SandboxProcess::start(&sandbox_binary(), 1024 * 1024)?;
+        cli::one_shot(&runtime, &sandbox)?;
     }
     if wanted("calls") {
         instructions_per_call()?;
@@ -171,9 +179,14 @@ fn calls(sandbox_core: Option<usize>) -> Result<(), Box<dyn std::error::Error>> 
 }
 
 fn sandbox_binary() -> PathBuf {
-    std::env::var("SANDBOX_BIN")
+    release_binary("SANDBOX_BIN", "scalingo-db-sandbox")
+}
+
+/// The binary the xtask names in `variable`, else `target/release/<name>`.
+fn release_binary(variable: &str, name: &str) -> PathBuf {
+    std::env::var_os(variable)
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("target/release/scalingo-db-sandbox"))
+        .unwrap_or_else(|| Path::new("target/release").join(name))
 }
 
 async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Error>> {

@@ -9,7 +9,8 @@ use scalingo_db::Client;
 
 /// The database of the sandbox's default configuration.
 pub const DATABASE: &str = "ad-5a4b0d7e-sandbox-postgresql";
-const APP: &str = "sandbox-app";
+/// The app [`DATABASE`] belongs to.
+pub const APP: &str = "sandbox-app";
 
 /// A running sandbox process, killed when dropped.
 pub struct SandboxProcess {
@@ -88,9 +89,19 @@ impl SandboxProcess {
         }
     }
 
+    /// `http://127.0.0.1:<port>`: the token exchange and addon-token routes.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// `http://127.0.0.1:<port>/api`.
     pub fn database_api_url(&self) -> String {
         format!("{}/api", self.base_url)
+    }
+
+    /// The sandbox's API token (for [`APP`]).
+    pub fn api_token(&self) -> &str {
+        &self.api_token
     }
 
     /// A database token for [`DATABASE`].
