@@ -289,3 +289,32 @@ async fn skipping_validation_sends_the_body_and_lets_the_service_judge() {
     mock.assert_async().await;
     assert!(matches!(error, Error::Unprocessable { .. }), "{error:?}");
 }
+
+/// A command-line tool checks a name before it asks for a password, and a typed password before it
+/// accepts it, with the same verdicts as the calls that send.
+#[test]
+fn checks_without_sending_give_the_same_verdicts() {
+    let bad_name = NewUser::new("Bad_Name").check().unwrap_err();
+    assert_eq!((bad_name.field(), bad_name.rule()), ("name", NAME_RULE));
+    assert!(NewUser::new("reporting").check().is_ok());
+    assert!(NewUser::new("reporting").password(PASSWORD).check().is_ok());
+
+    // The confirmation is a copy the caller never typed: only the password is named.
+    let short = NewUser::new("reporting")
+        .password("short")
+        .check()
+        .unwrap_err();
+    let fields: Vec<&str> = short.violations().iter().map(|v| v.field).collect();
+    assert_eq!(fields, ["password"]);
+    assert_eq!(short.rule(), PASSWORD_RULE);
+
+    let short = scalingo_db::check_password(&Password::new("short")).unwrap_err();
+    let fields: Vec<&str> = short.violations().iter().map(|v| v.field).collect();
+    assert_eq!(fields, ["password"]);
+    assert!(scalingo_db::check_password(&Password::new(PASSWORD)).is_ok());
+    let too_long = scalingo_db::check_password(&Password::new("x".repeat(65))).unwrap_err();
+    assert_eq!(
+        too_long.violations()[0].problem,
+        Problem::TooLong { length: 65 }
+    );
+}

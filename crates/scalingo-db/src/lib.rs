@@ -47,7 +47,7 @@ pub use client::{
 pub use download::{Downloaded, Progress, Streamed};
 pub use error::{Error, Result};
 pub use retry::RetryPolicy;
-pub use users::{NewUser, Users};
+pub use users::{NewUser, Users, check_password};
 pub use validation::{Problem, Validation, ValidationError, Violation};
 pub use wait::WaitOptions;
 

@@ -8,7 +8,7 @@ use scalingo_db_generated::types::{
 
 use crate::error::{Error, Result};
 use crate::transport::never;
-use crate::validation;
+use crate::validation::{self, Validation, ValidationError};
 use crate::{Client, DatabaseUser, Password};
 
 /// The users of the client's database, from [`Client::users`].
@@ -74,6 +74,19 @@ impl NewUser {
         self
     }
 
+    /// Checks the name and the password (when one is set) against the contract's rules, as
+    /// [`Users::create`] does before sending: a command-line tool can refuse a bad name before it
+    /// asks for a password.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        // The database is not one of the rules' fields; any id gives the same verdict.
+        let verdict = validation::check(
+            Validation::Enforce,
+            &self.to_request(""),
+            tables::CREATE_USER,
+        );
+        verdict.map_err(ValidationError::without_copied_confirmation)
+    }
+
     /// The request body the official clients send for this user.
     pub fn to_request(&self, database_id: &str) -> CreateUserRequest {
         CreateUserRequest {
@@ -134,14 +147,7 @@ impl<'a> Users<'a> {
         name: &str,
         password: impl Into<Password>,
     ) -> Result<DatabaseUser> {
-        let password = password.into();
-        let request = UpdateUserPasswordRequest {
-            database_user: UserPasswordUpdate {
-                database_id: Some(self.client.database_id().to_owned()),
-                password: password.clone(),
-                password_confirmation: password,
-            },
-        };
+        let request = password_update(Some(self.client.database_id()), password.into());
         self.update_password_from_request(name, &request).await
     }
 
@@ -194,6 +200,28 @@ impl<'a> Users<'a> {
                 api.delete_user(database, name).await
             })
             .await
+    }
+}
+
+/// Checks a new password against the contract's rules for [`Users::update_password`], without
+/// sending anything (for a prompt that asks again).
+pub fn check_password(password: &Password) -> Result<(), ValidationError> {
+    validation::check(
+        Validation::Enforce,
+        &password_update(None, password.clone()),
+        tables::UPDATE_USER_PASSWORD,
+    )
+    .map_err(ValidationError::without_copied_confirmation)
+}
+
+/// The body that sets `password`, its confirmation filled in.
+fn password_update(database_id: Option<&str>, password: Password) -> UpdateUserPasswordRequest {
+    UpdateUserPasswordRequest {
+        database_user: UserPasswordUpdate {
+            database_id: database_id.map(str::to_owned),
+            password: password.clone(),
+            password_confirmation: password,
+        },
     }
 }
 

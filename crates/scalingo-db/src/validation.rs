@@ -47,6 +47,19 @@ impl ValidationError {
     }
 }
 
+impl ValidationError {
+    /// Drops what is said of `password_confirmation` when the password itself breaks a rule:
+    /// where the confirmation is a copy the caller never typed, naming it twice only confuses.
+    pub(crate) fn without_copied_confirmation(mut self) -> Self {
+        let password_broken = self.violations.iter().any(|v| v.field == "password");
+        if password_broken {
+            self.violations
+                .retain(|violation| violation.field != "password_confirmation");
+        }
+        self
+    }
+}
+
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid request, nothing was sent: ")?;

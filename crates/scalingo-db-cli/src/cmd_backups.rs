@@ -1,0 +1,303 @@
+//! `scalingo-db backups …`: list, create, show, wait, archive-url, download.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+
+use scalingo_db::{Backup, Client, WaitOptions};
+use serde::Serialize;
+
+use crate::args::{BackupsCommand, WaitArgs};
+use crate::exit::CliError;
+use crate::human;
+use crate::interrupt::{interruptible, leaving};
+use crate::output::Output;
+use crate::progress::{DownloadBar, WaitDisplay};
+use crate::table::Table;
+
+/// Runs one `backups` command.
+pub async fn run(
+    command: BackupsCommand,
+    client: &Client,
+    output: &Output,
+) -> Result<(), CliError> {
+    match command {
+        BackupsCommand::List => list(client, output).await,
+        BackupsCommand::Create { wait, wait_options } => {
+            let backup = interruptible(client.backups().create())
+                .await
+                .map_err(|error| {
+                    leaving(error, || {
+                        "the request may have reached the API: `scalingo-db backups list` shows \
+                         whether a backup started"
+                            .to_owned()
+                    })
+                })?;
+            if !wait {
+                if output.json() {
+                    return output.object(&backup);
+                }
+                output.outcome(&format!(
+                    "Started backup {} ({}); `scalingo-db backups wait {}` follows it.",
+                    backup.id, backup.status, backup.id
+                ))?;
+                return Ok(());
+            }
+            let done = wait_for(client, output, &backup.id, &wait_options)
+                .await
+                .map_err(|error| {
+                    leaving(error, || {
+                        format!(
+                            "backup {} was started; `scalingo-db backups wait {}` follows it",
+                            backup.id, backup.id
+                        )
+                    })
+                })?;
+            report_done(&done, output)
+        }
+        BackupsCommand::Show { id } => {
+            let backup = interruptible(client.backups().get(&id)).await?;
+            if output.json() {
+                return output.object(&backup);
+            }
+            output.data(&details(&backup))
+        }
+        BackupsCommand::Wait { id, wait_options } => {
+            let done = wait_for(client, output, &id, &wait_options).await?;
+            report_done(&done, output)
+        }
+        BackupsCommand::ArchiveUrl { id } => {
+            let link = interruptible(client.backups().archive_link(&id)).await?;
+            if output.json() {
+                return output.object(&ArchiveUrl {
+                    download_url: link.expose_url(),
+                });
+            }
+            output.data(link.expose_url())?;
+            output.note("This link carries a token and expires within minutes: do not share it.");
+            Ok(())
+        }
+        BackupsCommand::Download {
+            id,
+            output: destination,
+            force,
+            silent,
+        } => download(client, output, id, destination, force, silent).await,
+    }
+}
+
+/// The body of the API's archive answer, as `--json` prints it.
+#[derive(Serialize)]
+struct ArchiveUrl<'a> {
+    download_url: &'a str,
+}
+
+async fn list(client: &Client, output: &Output) -> Result<(), CliError> {
+    let backups = interruptible(client.backups().list()).await?;
+    if output.json() {
+        return output.object(&backups);
+    }
+    if backups.is_empty() {
+        return output.outcome(&format!(
+            "Database {} has no backups yet.",
+            client.database_id()
+        ));
+    }
+    let mut table = Table::new(&["ID", "CREATED", "SIZE", "METHOD", "STATUS"]);
+    let for_stderr = !output.text_on_stdout();
+    for backup in &backups {
+        let status = human::status(&backup.status);
+        let status = if for_stderr {
+            status.for_stderr()
+        } else {
+            status
+        };
+        table.row(vec![
+            backup.id.clone(),
+            human::local_minute(backup.created_at),
+            human::size(backup.size),
+            backup
+                .method
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string),
+            status.to_string(),
+        ]);
+    }
+    output.data(&table.render(for_stderr))
+}
+
+/// One backup, a field a line.
+fn details(backup: &Backup) -> String {
+    let size = match backup.size {
+        Some(bytes) => format!("{} ({bytes} bytes)", human::size(Some(bytes))),
+        None => "-".to_owned(),
+    };
+    let mut fields = vec![
+        ("ID", backup.id.clone()),
+        ("Name", backup.name.clone()),
+        ("Status", human::status(&backup.status).to_string()),
+        ("Created", human::local_time(backup.created_at)),
+        (
+            "Started",
+            backup
+                .started_at
+                .map_or_else(|| "-".to_owned(), human::local_time),
+        ),
+        ("Size", size),
+    ];
+    if let Some(method) = &backup.method {
+        fields.push(("Method", method.to_string()));
+    }
+    fields
+        .iter()
+        .map(|(label, value)| format!("{label:<8} {value}\n"))
+        .collect()
+}
+
+async fn wait_for(
+    client: &Client,
+    output: &Output,
+    id: &str,
+    args: &WaitArgs,
+) -> Result<Backup, CliError> {
+    let display = WaitDisplay::new(output, args.silent);
+    let options = WaitOptions {
+        timeout: Some(args.timeout),
+        ..WaitOptions::default()
+    };
+    let result = interruptible(
+        client
+            .backups()
+            .wait(id, options, |backup| display.update(backup)),
+    )
+    .await;
+    display.finish();
+    result
+}
+
+fn report_done(backup: &Backup, output: &Output) -> Result<(), CliError> {
+    if output.json() {
+        return output.object(backup);
+    }
+    output.outcome(&format!(
+        "Backup {} is done: {} ({}).",
+        backup.id,
+        backup.name,
+        human::size(backup.size)
+    ))
+}
+
+/// What `backups download --json` prints.
+#[derive(Serialize)]
+struct Downloaded<'a> {
+    path: &'a Path,
+    bytes: u64,
+    resumes: u32,
+    backup: &'a Backup,
+}
+
+async fn download(
+    client: &Client,
+    output: &Output,
+    id: Option<String>,
+    destination: Option<PathBuf>,
+    force: bool,
+    silent: bool,
+) -> Result<(), CliError> {
+    let to_stdout = destination.as_deref() == Some(Path::new("-"));
+    if to_stdout && output.json() {
+        return Err(CliError::Usage(
+            "--json prints objects on stdout, and -o - the archive: choose one".to_owned(),
+        ));
+    }
+    if to_stdout && std::io::stdout().is_terminal() {
+        return Err(CliError::Usage(
+            "refusing to write a binary archive to the terminal: redirect stdout, or pass -o <PATH>"
+                .to_owned(),
+        ));
+    }
+    let backup = match id {
+        Some(id) => interruptible(client.backups().get(&id)).await?,
+        None => {
+            let latest = interruptible(client.backups().latest_done()).await?;
+            let backup = latest.ok_or_else(|| {
+                CliError::NotFound(format!(
+                    "database {} has no done backup to download (see `scalingo-db backups list`)",
+                    client.database_id()
+                ))
+            })?;
+            output.note(&format!(
+                "Selected the most recent done backup: {} ({}).",
+                backup.id,
+                human::local_minute(backup.created_at)
+            ));
+            backup
+        }
+    };
+    let bar = DownloadBar::new(output, silent);
+
+    if to_stdout {
+        output.take_stdout();
+        let streamed = interruptible(client.backups().download_to(
+            &backup.id,
+            tokio::io::stdout(),
+            |progress| bar.update(progress),
+        ))
+        .await;
+        bar.finish();
+        let streamed = streamed?;
+        return output.outcome(&format!(
+            "Wrote backup {} ({}) to stdout.",
+            backup.name,
+            indicatif::HumanBytes(streamed.bytes)
+        ));
+    }
+
+    let path = archive_path(destination, &backup.name);
+    if !force && path.exists() {
+        return Err(CliError::Usage(format!(
+            "{} already exists; pass --force to replace it",
+            path.display()
+        )));
+    }
+    let downloaded = interruptible(
+        client
+            .backups()
+            .download(&backup.id, &path, |progress| bar.update(progress)),
+    )
+    .await;
+    bar.finish();
+    let downloaded = downloaded.map_err(|error| {
+        leaving(error, || {
+            format!(
+                "the part already downloaded is kept in {}.part; the same command resumes it",
+                path.display()
+            )
+        })
+    })?;
+    if output.json() {
+        return output.object(&Downloaded {
+            path: &downloaded.path,
+            bytes: downloaded.bytes,
+            resumes: downloaded.resumes,
+            backup: &backup,
+        });
+    }
+    output.outcome(&format!(
+        "Saved backup {} ({}) to {}.",
+        backup.name,
+        indicatif::HumanBytes(downloaded.bytes),
+        downloaded.path.display()
+    ))
+}
+
+/// `-o`'s file, or `<dir>/<backup name>.tar.gz` for a directory, or `./<backup name>.tar.gz`.
+fn archive_path(destination: Option<PathBuf>, backup_name: &str) -> PathBuf {
+    let file_name = format!("{}.tar.gz", human::file_name(backup_name));
+    match destination {
+        None => PathBuf::from(file_name),
+        Some(dir) if dir.is_dir() || dir.as_os_str().to_string_lossy().ends_with('/') => {
+            dir.join(file_name)
+        }
+        Some(file) => file,
+    }
+}

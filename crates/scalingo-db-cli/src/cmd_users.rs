@@ -1,0 +1,157 @@
+//! `scalingo-db users …`: list, create, update-password, reset-password, delete.
+
+use scalingo_db::{Client, DatabaseUser, NewUser, check_password};
+
+use crate::args::UsersCommand;
+use crate::exit::CliError;
+use crate::human;
+use crate::interrupt::{interruptible, leaving};
+use crate::output::Output;
+use crate::prompt::{self, NewPassword};
+use crate::table::Table;
+
+/// Runs one `users` command.
+pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Result<(), CliError> {
+    match command {
+        UsersCommand::List => list(client, output).await,
+        UsersCommand::Create {
+            name,
+            read_only,
+            password,
+        } => {
+            let user = NewUser::new(&name).read_only(read_only);
+            // A bad name is refused before anyone types a password for it.
+            user.check()?;
+            let user = match prompt::new_password(&password, |password| {
+                user.clone().password(password.clone()).check()
+            })? {
+                NewPassword::Given(password) => user.password(password),
+                NewPassword::Generated => user,
+            };
+            let created = interruptible(client.users().create(user))
+                .await
+                .map_err(|error| {
+                    leaving(error, || {
+                        format!(
+                            "the request may have reached the API: `scalingo-db users list` shows \
+                             whether user {name} exists"
+                        )
+                    })
+                })?;
+            if output.json() {
+                return output.object(&created);
+            }
+            let access = if created.read_only {
+                "read-only"
+            } else {
+                "read-write"
+            };
+            output.outcome(&format!("Created user {} ({access}).", created.name))?;
+            show_generated_password(&created, output)
+        }
+        UsersCommand::UpdatePassword { name, password } => {
+            changeable_user(client, &name).await?;
+            let updated = match prompt::new_password(&password, check_password)? {
+                NewPassword::Given(password) => {
+                    interruptible(client.users().update_password(&name, password)).await?
+                }
+                NewPassword::Generated => {
+                    interruptible(client.users().reset_password(&name)).await?
+                }
+            };
+            if output.json() {
+                return output.object(&updated);
+            }
+            output.outcome(&format!("Updated the password of user {name}."))?;
+            show_generated_password(&updated, output)
+        }
+        UsersCommand::ResetPassword { name } => {
+            changeable_user(client, &name).await?;
+            let reset = interruptible(client.users().reset_password(&name)).await?;
+            if output.json() {
+                return output.object(&reset);
+            }
+            output.outcome(&format!("Reset the password of user {name}."))?;
+            show_generated_password(&reset, output)
+        }
+        UsersCommand::Delete { name, yes } => {
+            changeable_user(client, &name).await?;
+            let question = format!(
+                "Delete user {name} of database {}? This cannot be undone",
+                client.database_id()
+            );
+            if !yes && !prompt::confirm(&question, "--yes")? {
+                return Err(CliError::Failed(format!(
+                    "not confirmed: user {name} was not deleted"
+                )));
+            }
+            interruptible(client.users().delete(&name)).await?;
+            output.outcome(&format!("Deleted user {name}."))
+        }
+    }
+}
+
+async fn list(client: &Client, output: &Output) -> Result<(), CliError> {
+    let users = interruptible(client.users().list()).await?;
+    if output.json() {
+        return output.object(&users);
+    }
+    // PostgreSQL alone says how passwords are stored; other engines get no empty column.
+    let with_encryption = users.iter().any(|user| {
+        user.dbms_attributes
+            .as_ref()
+            .is_some_and(|attributes| attributes.password_encryption.is_some())
+    });
+    let mut headers = vec!["NAME", "READ-ONLY", "PROTECTED"];
+    if with_encryption {
+        headers.push("PASSWORD ENCRYPTION");
+    }
+    let mut table = Table::new(&headers);
+    for user in &users {
+        let mut row = vec![
+            user.name.clone(),
+            human::yes_no(user.read_only).to_owned(),
+            human::yes_no(user.protected).to_owned(),
+        ];
+        if with_encryption {
+            let encryption = user
+                .dbms_attributes
+                .as_ref()
+                .and_then(|attributes| attributes.password_encryption.as_ref());
+            row.push(encryption.map_or_else(|| "-".to_owned(), ToString::to_string));
+        }
+        table.row(row);
+    }
+    output.data(&table.render(!output.text_on_stdout()))
+}
+
+/// The user, if it exists and is not the protected one, whose password and existence the
+/// platform manages: checked before a prompt or a change, with a message that says why.
+async fn changeable_user(client: &Client, name: &str) -> Result<(), CliError> {
+    let user = client
+        .users()
+        .list()
+        .await?
+        .into_iter()
+        .find(|user| user.name == name)
+        .ok_or_else(|| {
+            CliError::NotFound(format!(
+                "database {} has no user named {name} (see `scalingo-db users list`)",
+                client.database_id()
+            ))
+        })?;
+    if user.protected {
+        return Err(CliError::Usage(format!(
+            "user {name} is protected: the platform manages it, so its password cannot be \
+             changed and it cannot be deleted; create another user instead"
+        )));
+    }
+    Ok(())
+}
+
+fn show_generated_password(user: &DatabaseUser, output: &Output) -> Result<(), CliError> {
+    match &user.password {
+        Some(password) => output.generated_password(password),
+        None => Ok(()),
+    }
+}

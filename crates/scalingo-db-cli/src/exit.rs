@@ -1,0 +1,134 @@
+//! How a command fails, and the exit code each failure gives. The codes are part of the CLI's
+//! interface (scripts test them); `--help` and the README list them, and this is the one place
+//! that decides them.
+
+use std::fmt;
+
+use scalingo_db::Error;
+
+/// Success.
+pub const SUCCESS: u8 = 0;
+/// The API, the server, the network or a local file failed, a backup failed, or a confirmation
+/// was declined.
+pub const FAILURE: u8 = 1;
+/// Bad arguments or configuration, or input the API's rules refuse (before sending, or with a
+/// 422). clap uses 2 for its own usage errors too.
+pub const USAGE: u8 = 2;
+/// No credentials, or the API refused them.
+pub const AUTH: u8 = 3;
+/// The database, user or backup does not exist.
+pub const NOT_FOUND: u8 = 4;
+/// Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum CliError {
+    /// What the client library reported.
+    Api(Error),
+    /// Bad arguments, configuration or input, found before anything was sent.
+    Usage(String),
+    /// No usable credentials.
+    Auth(String),
+    /// Something named on the command line does not exist.
+    NotFound(String),
+    /// Anything else that went wrong on this side: a declined confirmation, a local file.
+    Failed(String),
+    /// Ctrl-C; the text says what was left behind, if anything.
+    Interrupted(Option<String>),
+    /// stdout was closed by its reader (`… | head`): stop quietly, as a filter should.
+    BrokenPipe,
+}
+
+impl CliError {
+    /// The process's exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Api(error) => match error {
+                // 422 is the service's own validation: the input, not the service, is wrong.
+                Error::Validation(_) | Error::InvalidInput { .. } | Error::Unprocessable { .. } => {
+                    USAGE
+                }
+                Error::Unauthorized { .. } | Error::Forbidden { .. } => AUTH,
+                Error::NotFound { .. } => NOT_FOUND,
+                _ => FAILURE,
+            },
+            CliError::Usage(_) => USAGE,
+            CliError::Auth(_) => AUTH,
+            CliError::NotFound(_) => NOT_FOUND,
+            CliError::Failed(_) => FAILURE,
+            CliError::Interrupted(_) => INTERRUPTED,
+            CliError::BrokenPipe => SUCCESS,
+        }
+    }
+
+    /// A local I/O failure on `what`.
+    pub fn io(what: impl fmt::Display, error: std::io::Error) -> CliError {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::Failed(format!("{what}: {error}"))
+        }
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                CliError::BrokenPipe
+            }
+            error => CliError::Api(error),
+        }
+    }
+}
+
+impl From<scalingo_db::ValidationError> for CliError {
+    fn from(error: scalingo_db::ValidationError) -> Self {
+        CliError::Api(error.into())
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Api(error @ Error::Unauthorized { .. }) => write!(
+                f,
+                "{error}\nhint: credentials come from SCALINGO_API_TOKEN (with --app) or SCALINGO_DB_TOKEN"
+            ),
+            CliError::Api(error) => error.fmt(f),
+            CliError::Usage(message)
+            | CliError::Auth(message)
+            | CliError::NotFound(message)
+            | CliError::Failed(message) => f.write_str(message),
+            CliError::Interrupted(None) => f.write_str("interrupted"),
+            CliError::Interrupted(Some(left)) => write!(f, "interrupted; {left}"),
+            CliError::BrokenPipe => f.write_str("stdout was closed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_errors_map_to_documented_codes() {
+        let not_found = Error::NotFound {
+            resource: Some("backup".into()),
+            message: None,
+        };
+        assert_eq!(CliError::from(not_found).exit_code(), NOT_FOUND);
+        let unauthorized = Error::Unauthorized { message: None };
+        assert_eq!(CliError::from(unauthorized).exit_code(), AUTH);
+        let invalid = Error::InvalidInput {
+            message: "x".into(),
+        };
+        assert_eq!(CliError::from(invalid).exit_code(), USAGE);
+        let broken = Error::Io {
+            path: "-".into(),
+            source: std::io::ErrorKind::BrokenPipe.into(),
+        };
+        assert_eq!(CliError::from(broken).exit_code(), SUCCESS);
+    }
+}

@@ -1,0 +1,92 @@
+//! How values read for people: sizes in binary units, times in the local zone, statuses in
+//! colour (when colours are on; `console` decides per stream).
+
+use chrono::{DateTime, Local, Utc};
+use console::{StyledObject, style};
+use scalingo_db::BackupStatus;
+
+/// `1.00 MiB`, or `-` when the API gave no size.
+pub fn size(bytes: Option<i64>) -> String {
+    match bytes.and_then(|bytes| u64::try_from(bytes).ok()) {
+        Some(bytes) => indicatif::HumanBytes(bytes).to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+/// `2026-11-23 16:38`, local time, for tables.
+pub fn local_minute(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// `2026-11-23 16:38:02 +01:00`, local time with its offset, for details.
+pub fn local_time(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
+/// `yes` or `no`.
+pub fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+/// The status, coloured by how it stands: done green, running yellow, scheduled dim, failed red.
+/// Statuses this version does not know stay plain.
+pub fn status(status: &BackupStatus) -> StyledObject<String> {
+    let text = style(status.to_string());
+    match status {
+        BackupStatus::Done => text.green(),
+        BackupStatus::Running => text.yellow(),
+        BackupStatus::Scheduled => text.dim(),
+        BackupStatus::Error | BackupStatus::Cancelled => text.red().bold(),
+        _ => text,
+    }
+}
+
+/// A backup's name as a file name: path separators and anything unusual become `_`, so a name
+/// from the server cannot point outside the chosen directory.
+pub fn file_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        "backup".to_owned()
+    } else {
+        safe.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_binary_units() {
+        assert_eq!(size(Some(1024 * 1024)), "1.00 MiB");
+        assert_eq!(size(Some(512)), "512 B");
+        assert_eq!(size(None), "-");
+        assert_eq!(size(Some(-1)), "-");
+    }
+
+    #[test]
+    fn backup_names_cannot_escape_the_directory() {
+        assert_eq!(
+            file_name("20231207000608_my_app_4553"),
+            "20231207000608_my_app_4553"
+        );
+        assert_eq!(file_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_name(".."), "backup");
+        assert_eq!(file_name(""), "backup");
+        assert_eq!(file_name("a/b\\c d"), "a_b_c_d");
+    }
+}

@@ -1,0 +1,93 @@
+//! `scalingo-db`: the users and backups of Scalingo databases, from a terminal or a script.
+//!
+//! `main` stays thin: parse (`args`), resolve the target (`target`, `embedded`), run one command
+//! (`cmd_*`), print through `output`, and turn the outcome into an exit code (`exit`).
+
+mod args;
+mod cmd_backups;
+mod cmd_sandbox;
+mod cmd_users;
+mod embedded;
+mod exit;
+mod human;
+mod interrupt;
+mod output;
+mod progress;
+mod prompt;
+mod table;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+
+use crate::args::{Cli, Command, GlobalArgs, SandboxCommand};
+use crate::exit::CliError;
+use crate::output::Output;
+use crate::target::Target;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::new(&cli.global);
+    init_logging(&cli.global);
+    // One thread: a command makes one request at a time, and the embedded sandbox is as fast on
+    // the same thread; a single-threaded runtime also starts quicker.
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Failed(format!("cannot start the async runtime: {error}")))
+        .and_then(|runtime| runtime.block_on(run(cli, &output)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output.error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
+    let command = match cli.command {
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "scalingo-db", &mut text);
+            return output.data(&String::from_utf8_lossy(&text));
+        }
+        Command::Sandbox(SandboxCommand::Reset) => return cmd_sandbox::reset(output),
+        command => command,
+    };
+    let target = Target::connect(&cli.global).await?;
+    let result = match command {
+        Command::Users(command) => cmd_users::run(command, &target.client, output).await,
+        Command::Backups(command) => cmd_backups::run(command, &target.client, output).await,
+        Command::Completions { .. } | Command::Sandbox(_) => unreachable!("handled above"),
+    };
+    // The sandbox's state is kept whatever happened: a failure may follow a change.
+    if let Some(sandbox) = &target.sandbox {
+        match (sandbox.save(), &result) {
+            (Err(error), Ok(())) => return Err(error),
+            (Err(error), Err(_)) => output.note(&format!("also: {error}")),
+            (Ok(()), _) => {}
+        }
+    }
+    result
+}
+
+/// `-v` shows each HTTP exchange of the client library, `-vv` the sandbox's and the HTTP stack's
+/// too; RUST_LOG, when set, decides instead.
+fn init_logging(global: &GlobalArgs) {
+    let default = match global.verbose {
+        0 if global.quiet => "error",
+        0 => "warn",
+        1 => "warn,scalingo_db=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(console::colors_enabled_stderr())
+        .with_target(false)
+        .init();
+}
