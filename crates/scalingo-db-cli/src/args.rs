@@ -52,6 +52,7 @@ Exit codes:
 
 /// Options every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The Scalingo region of the database.
     #[arg(
@@ -64,11 +65,17 @@ pub struct GlobalArgs {
     pub region: Region,
 
     /// The app the database addon belongs to.
-    #[arg(long, short = 'a', env = "SCALINGO_APP", global = true)]
+    #[arg(
+        long,
+        short = 'a',
+        env = "SCALINGO_APP",
+        value_name = "NAME",
+        global = true
+    )]
     pub app: Option<String>,
 
     /// The database addon's ID (`ad-…`).
-    #[arg(long, env = "SCALINGO_ADDON", global = true)]
+    #[arg(long, env = "SCALINGO_ADDON", value_name = "ID", global = true)]
     pub addon: Option<String>,
 
     /// Call this Database API instead of the region's (its base URL, with its `/api` prefix).

@@ -47,30 +47,24 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
-    let command = match cli.command {
+    match cli.command {
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "scalingo-db", &mut text);
-            return output.data(&String::from_utf8_lossy(&text));
+            output.data(&String::from_utf8_lossy(&text))
         }
-        Command::Sandbox(SandboxCommand::Reset) => return cmd_sandbox::reset(output),
-        command => command,
-    };
-    let target = Target::connect(&cli.global).await?;
-    let result = match command {
-        Command::Users(command) => cmd_users::run(command, &target.client, output).await,
-        Command::Backups(command) => cmd_backups::run(command, &target.client, output).await,
-        Command::Completions { .. } | Command::Sandbox(_) => unreachable!("handled above"),
-    };
-    // The sandbox's state is kept whatever happened: a failure may follow a change.
-    if let Some(sandbox) = &target.sandbox {
-        match (sandbox.save(), &result) {
-            (Err(error), Ok(())) => return Err(error),
-            (Err(error), Err(_)) => output.note(&format!("also: {error}")),
-            (Ok(()), _) => {}
+        Command::Sandbox(SandboxCommand::Reset) => cmd_sandbox::reset(output),
+        Command::Users(command) => {
+            let target = Target::connect(&cli.global).await?;
+            let result = cmd_users::run(command, &target.client, output).await;
+            target.finish(result, output)
+        }
+        Command::Backups(command) => {
+            let target = Target::connect(&cli.global).await?;
+            let result = cmd_backups::run(command, &target.client, output).await;
+            target.finish(result, output)
         }
     }
-    result
 }
 
 /// `-v` shows each HTTP exchange of the client library, `-vv` the sandbox's and the HTTP stack's

@@ -11,6 +11,7 @@ use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE};
 use crate::args::GlobalArgs;
 use crate::embedded::Embedded;
 use crate::exit::CliError;
+use crate::output::Output;
 
 /// The client of the selected database, and the embedded sandbox it talks to, if any.
 pub struct Target {
@@ -55,6 +56,22 @@ impl Target {
             client: builder.build()?,
             sandbox: None,
         })
+    }
+
+    /// Ends the command: the embedded sandbox's state is saved whatever happened, since a failure
+    /// may follow a change; a failure to save is reported with the command's own failure.
+    pub fn finish(self, result: Result<(), CliError>, output: &Output) -> Result<(), CliError> {
+        let Some(sandbox) = &self.sandbox else {
+            return result;
+        };
+        match (sandbox.save(), result) {
+            (Err(error), Ok(())) => Err(error),
+            (Err(error), Err(failure)) => {
+                output.error(&error);
+                Err(failure)
+            }
+            (Ok(()), result) => result,
+        }
     }
 
     /// `--sandbox`: the embedded sandbox's own token flow; the environment's tokens, which belong
