@@ -1,0 +1,255 @@
+//! Credentials outside `--sandbox`: which variables the CLI needs, the exit codes when they are
+//! missing (2, 3) or refused (3), and that no secret (token, password, archive link) is ever
+//! printed where it was not asked for, even at `-vv`. The CLI talks to a sandbox served by this
+//! test process, on loopback, through the URL variables a setup other than Scalingo's would set.
+
+use scalingo_db_sandbox::{
+    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
+};
+
+use crate::support::{PASSWORD, Run, Runs as _, Workdir, id_of};
+
+/// A token of the right shape that the sandbox does not know, easy to spot in any output.
+const WRONG_API_TOKEN: &str = "tk-us-SENTINEL-wrong-0000000000000000000000";
+
+/// A sandbox served on its own runtime, which keeps answering while a test blocks on the CLI.
+struct Remote {
+    sandbox: Sandbox,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Remote {
+    fn start() -> Remote {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let sandbox = runtime
+            .block_on(Sandbox::start(SandboxConfig::default()))
+            .expect("the sandbox starts");
+        Remote {
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+
+    /// `scalingo-db <args>` pointed at this sandbox, with no credentials yet.
+    fn cli(&self, work: &Workdir, args: &[&str]) -> assert_cmd::Command {
+        let mut command = work.cli(args);
+        command
+            .env("SCALINGO_DB_API_URL", self.sandbox.database_api_url())
+            .env("SCALINGO_AUTH_URL", self.sandbox.base_url())
+            .env("SCALINGO_API_URL", self.sandbox.base_url());
+        command
+    }
+
+    /// `… --app sandbox-app --addon <database> <args>` with an API token.
+    fn with_api_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
+        self.cli(work, &["--app", DEFAULT_APP, "--addon", DEFAULT_DATABASE])
+            .args(args)
+            .env("SCALINGO_API_TOKEN", token)
+            .run()
+    }
+
+    /// `… --addon <database> <args>` with a database token, and no app.
+    fn with_database_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
+        self.cli(work, &["--addon", DEFAULT_DATABASE])
+            .args(args)
+            .env("SCALINGO_DB_TOKEN", token)
+            .run()
+    }
+}
+
+/// Neither stream of `run` shows `token`.
+#[track_caller]
+fn assert_hidden(run: &Run, token: &str) {
+    assert!(
+        !run.stdout.contains(token) && !run.stderr.contains(token),
+        "the token was printed:\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn an_api_token_with_app_and_addon_reaches_the_database() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    let run = remote
+        .with_api_token(&work, DEFAULT_API_TOKEN, &["users", "list"])
+        .expect(0);
+    assert!(run.stdout.contains("sandbox_app_"), "{}", run.stdout);
+    assert_hidden(&run, DEFAULT_API_TOKEN);
+    assert!(
+        !work.state_file().exists(),
+        "a remote run must not touch the sandbox's state file"
+    );
+}
+
+#[test]
+fn a_refused_api_token_exits_3_with_a_hint_and_is_not_echoed() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    let run = remote
+        .with_api_token(&work, WRONG_API_TOKEN, &["users", "list"])
+        .fails(3, &["401", "SCALINGO_API_TOKEN"]);
+    assert_hidden(&run, WRONG_API_TOKEN);
+}
+
+#[test]
+fn a_database_token_works_without_an_app_and_a_refused_one_exits_3() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    let token = remote.sandbox.database_token(DEFAULT_DATABASE);
+
+    let run = remote
+        .with_database_token(&work, &token, &["backups", "list"])
+        .expect(0);
+    assert!(run.stdout.contains("periodic"), "{}", run.stdout);
+    assert_hidden(&run, &token);
+
+    let bad = "not-a-database-token-SENTINEL";
+    let run = remote
+        .with_database_token(&work, bad, &["backups", "list"])
+        .fails(3, &["401", "SCALINGO_DB_TOKEN"]);
+    assert_hidden(&run, bad);
+}
+
+#[test]
+fn no_credentials_exit_3_and_name_the_variables_to_set() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    remote
+        .cli(&work, &["--app", DEFAULT_APP, "--addon", DEFAULT_DATABASE])
+        .args(["users", "list"])
+        .run()
+        .fails(
+            3,
+            &["no credentials", "SCALINGO_API_TOKEN", "SCALINGO_DB_TOKEN"],
+        );
+}
+
+#[test]
+fn an_api_token_without_an_app_or_an_addon_is_a_usage_error() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    remote
+        .cli(&work, &["--addon", DEFAULT_DATABASE, "users", "list"])
+        .env("SCALINGO_API_TOKEN", DEFAULT_API_TOKEN)
+        .run()
+        .fails(2, &["--app", "SCALINGO_APP"]);
+    remote
+        .cli(&work, &["--app", DEFAULT_APP, "users", "list"])
+        .env("SCALINGO_API_TOKEN", DEFAULT_API_TOKEN)
+        .run()
+        .fails(2, &["--addon", "SCALINGO_ADDON"]);
+}
+
+#[test]
+fn the_app_and_addon_can_come_from_the_environment() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    let run = remote
+        .cli(&work, &["users", "list", "--json"])
+        .env("SCALINGO_API_TOKEN", DEFAULT_API_TOKEN)
+        .env("SCALINGO_APP", DEFAULT_APP)
+        .env("SCALINGO_ADDON", DEFAULT_DATABASE)
+        .run()
+        .expect(0);
+    assert!(run.json().is_array(), "{}", run.stdout);
+}
+
+#[test]
+fn tokens_never_appear_in_the_output_even_at_the_most_verbose() {
+    let remote = Remote::start();
+    let work = Workdir::new();
+    for args in [
+        ["-vv", "users", "list"],
+        ["-vv", "backups", "list"],
+        ["-v", "backups", "list"],
+    ] {
+        let run = remote
+            .with_api_token(&work, DEFAULT_API_TOKEN, &args)
+            .expect(0);
+        assert!(
+            run.stderr.contains("exchange_api_token"),
+            "-v logs the exchanges: {}",
+            run.stderr
+        );
+        assert_hidden(&run, DEFAULT_API_TOKEN);
+
+        let token = remote.sandbox.database_token(DEFAULT_DATABASE);
+        let run = remote.with_database_token(&work, &token, &args).expect(0);
+        assert!(run.stderr.contains("list_"), "{}", run.stderr);
+        assert_hidden(&run, &token);
+    }
+}
+
+#[test]
+fn the_sandbox_ignores_the_environments_tokens() {
+    let work = Workdir::new();
+    let run = work
+        .sandbox(["users", "list"])
+        .env("SCALINGO_API_TOKEN", WRONG_API_TOKEN)
+        .env("SCALINGO_DB_TOKEN", WRONG_API_TOKEN)
+        .env("SCALINGO_APP", DEFAULT_APP)
+        .run()
+        .expect(0);
+    assert!(run.stdout.contains("sandbox_app_"), "{}", run.stdout);
+}
+
+#[test]
+fn an_unreachable_api_fails_with_exit_1_and_names_the_url() {
+    let work = Workdir::new();
+    // A loopback port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/api");
+    work.cli([
+        "--addon",
+        DEFAULT_DATABASE,
+        "--db-api-url",
+        &url,
+        "users",
+        "list",
+    ])
+    .env("SCALINGO_DB_TOKEN", "any-token")
+    .run()
+    .fails(1, &["could not connect", &url]);
+}
+
+#[test]
+fn passwords_and_archive_links_stay_out_of_the_logs_even_at_the_most_verbose() {
+    let work = Workdir::new();
+    let given = work
+        .run_with_stdin(
+            ["-vv", "users", "create", "app-writer", "--password-stdin"],
+            format!("{PASSWORD}\n"),
+        )
+        .expect(0);
+    assert_hidden(&given, PASSWORD);
+
+    let generated = work
+        .run(["-vv", "users", "reset-password", "app-writer"])
+        .expect(0);
+    let password = generated.stdout.lines().last().unwrap_or_default().trim();
+    assert!(password.len() >= 24, "{}", generated.stdout);
+    assert!(!generated.stderr.contains(password), "{}", generated.stderr);
+
+    let id = id_of(&work.done_backup());
+    let link = work.run(["-vv", "backups", "archive-url", &id]).expect(0);
+    let token = link
+        .stdout
+        .trim_end()
+        .rsplit_once("token=")
+        .map(|(_, token)| token)
+        .unwrap_or_else(|| panic!("no link token in {}", link.stdout));
+    assert!(!link.stderr.contains(token), "{}", link.stderr);
+    let download = work
+        .run(["-vv", "backups", "download", &id, "-o", "db.tgz"])
+        .expect(0);
+    assert!(!download.stderr.contains("token="), "{}", download.stderr);
+}

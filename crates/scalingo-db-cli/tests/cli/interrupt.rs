@@ -1,0 +1,120 @@
+//! Ctrl-C during a long wait: the CLI must stop at once with the code shells report for SIGINT
+//! (130) and say what it left behind, instead of dying silently or ignoring the signal; the
+//! embedded sandbox must still save what the run changed and release its lock.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::{Workdir, wait_within};
+
+/// How long the CLI may take to report a first status, and then to stop once interrupted.
+const BOUND: Duration = Duration::from_secs(20);
+
+/// How an interrupted run ended.
+struct Interrupted {
+    code: Option<i32>,
+    /// The first stderr line, after which SIGINT was sent.
+    first_line: String,
+    /// The stderr lines after it.
+    rest: Vec<String>,
+}
+
+/// Runs `scalingo-db --sandbox <args>` and sends it SIGINT once its first status line shows it is
+/// waiting (by then the Ctrl-C handler is installed: it is set when the wait's first poll starts).
+fn interrupt_when_waiting(work: &Workdir, args: &[&str]) -> Interrupted {
+    let mut child = work
+        .std_command()
+        .arg("--sandbox")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scalingo-db starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+
+    let Ok(first_line) = received.recv_timeout(BOUND) else {
+        let _ = child.kill();
+        panic!("{args:?} printed no status within {BOUND:?}");
+    };
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -INT failed");
+
+    let status = wait_within(&mut child, BOUND);
+    reader.join().expect("the reader ends with the child");
+    Interrupted {
+        code: status.code(),
+        first_line,
+        rest: received.try_iter().collect(),
+    }
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_a_backup_exits_130_and_says_interrupted() {
+    let work = Workdir::new();
+    // Created first: two runs on one state file queue behind its lock.
+    let id = work.start_backup();
+
+    let run = interrupt_when_waiting(&work, &["backups", "wait", &id]);
+    assert!(
+        run.first_line.starts_with(&format!("backup {id} is ")),
+        "{}",
+        run.first_line
+    );
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stderr after the first line: {:?}",
+        run.rest
+    );
+    assert_eq!(
+        run.rest.last().map(String::as_str),
+        Some("error: interrupted"),
+        "{:?}",
+        run.rest
+    );
+
+    // The lock was released, and the backup is still there.
+    assert!(
+        work.backups()
+            .iter()
+            .any(|backup| backup["id"] == id.as_str())
+    );
+}
+
+#[test]
+fn ctrl_c_while_creating_with_wait_says_how_to_follow_the_started_backup() {
+    let work = Workdir::new();
+    let run = interrupt_when_waiting(&work, &["backups", "create", "--wait"]);
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stderr after the first line: {:?}",
+        run.rest
+    );
+
+    // The backup this run started was saved with the sandbox's state despite the interruption.
+    let newest = work.backups().remove(0);
+    let id = newest["id"].as_str().unwrap_or_default();
+    assert_eq!(newest["method"], "manual", "{newest}");
+    assert_eq!(run.first_line, format!("backup {id} is scheduled"));
+    let message = run.rest.join("\n");
+    for part in [
+        "interrupted",
+        &format!("backup {id} was started"),
+        &format!("scalingo-db backups wait {id}"),
+    ] {
+        assert!(message.contains(part), "{message}");
+    }
+}
