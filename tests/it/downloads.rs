@@ -145,8 +145,17 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 
 /// `<path>.part`, where the facade writes before renaming.
 fn part(path: &Path) -> PathBuf {
+    with_suffix(path, ".part")
+}
+
+/// `<path>.part.backup`, which names the backup the `.part` belongs to.
+fn part_owner(path: &Path) -> PathBuf {
+    with_suffix(path, ".part.backup")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().expect("a file name").to_os_string();
-    name.push(".part");
+    name.push(suffix);
     path.with_file_name(name)
 }
 
@@ -412,6 +421,8 @@ async fn a_failed_download_leaves_its_part_and_the_next_call_continues_it() {
     assert_no_token(&error, &token);
     assert!(!path.exists(), "nothing at the destination after a failure");
     let kept = std::fs::read(part(&path)).expect("the .part is kept to be resumed");
+    let owner = std::fs::read_to_string(part_owner(&path)).expect("the .part's owner is kept");
+    assert_eq!(owner, backup.id, "the .part says which backup it is of");
     assert_eq!(kept.len(), CUT, "the .part holds what arrived");
     assert!(kept == expected[..CUT], "the .part is the archive's start");
     assert_eq!(sandbox.counters().get(DOWNLOAD), 1);
@@ -458,8 +469,24 @@ async fn a_leftover_part_that_cannot_be_the_archive_start_is_started_again() {
     let not_gzip = b"<html>502 Bad Gateway</html>".to_vec();
     let mut too_long = expected.clone();
     too_long.extend_from_slice(b"trailing garbage");
-    for (what, leftover) in [("not gzip", not_gzip), ("too long", too_long)] {
+    // A true archive start, but of another backup (or of no known one): continuing it would
+    // give a file of the right size and gzip header holding two backups' bytes.
+    let start = expected[..5000].to_vec();
+    for (what, leftover, owner) in [
+        ("not gzip", not_gzip, Some(backup.id.as_str())),
+        ("too long", too_long, Some(backup.id.as_str())),
+        (
+            "another backup's",
+            start.clone(),
+            Some("0123456789abcdef01234567"),
+        ),
+        ("no owner", start, None),
+    ] {
         std::fs::write(part(&path), &leftover).expect("write a leftover .part");
+        match owner {
+            Some(owner) => std::fs::write(part_owner(&path), owner).expect("write its owner"),
+            None => drop(std::fs::remove_file(part_owner(&path))),
+        }
         sandbox.counters().reset();
         let mut first = None;
         let downloaded = client
@@ -481,6 +508,7 @@ async fn a_leftover_part_that_cannot_be_the_archive_start_is_started_again() {
             "{what}"
         );
         assert!(!part(&path).exists(), "{what}");
+        assert!(!part_owner(&path).exists(), "{what}");
         std::fs::remove_file(&path).expect("remove the download");
     }
 }

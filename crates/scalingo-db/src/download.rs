@@ -55,7 +55,8 @@ impl Backups<'_> {
     /// Downloads the archive of a `done` backup to `path`, calling `on_progress` as bytes arrive.
     ///
     /// The bytes go to `<path>.part` (an existing one, left by an interrupted download of the
-    /// same archive, is continued). An interrupted transfer is resumed from where it stopped with
+    /// same backup, is continued: `<path>.part.backup` names the backup it belongs to, so the
+    /// part of another backup is started again rather than completed with this one's bytes). An interrupted transfer is resumed from where it stopped with
     /// a `Range` request, after the retry policy's backoff, for as long as resumes make progress
     /// (the policy's `max_attempts` interruptions in a row without a new byte end it), and a link
     /// that expired meanwhile is replaced. The result must start like a gzip file and have the size
@@ -69,7 +70,7 @@ impl Backups<'_> {
         mut on_progress: impl FnMut(Progress),
     ) -> Result<Downloaded> {
         let expected = self.done_archive_size(backup_id).await?;
-        let mut part = Part::open(&part_path(path), expected).await?;
+        let mut part = Part::open(&part_path(path), backup_id, expected).await?;
         let resumes = match self
             .fetch(backup_id, &mut part.sink, expected, &mut on_progress)
             .await
@@ -288,6 +289,13 @@ fn part_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// `<part>.backup`: the id of the backup whose archive the part holds the start of.
+fn owner_path(part: &Path) -> PathBuf {
+    let mut name = part.file_name().unwrap_or_default().to_os_string();
+    name.push(".backup");
+    part.with_file_name(name)
+}
+
 /// The partial file being written.
 struct Part {
     path: PathBuf,
@@ -295,26 +303,37 @@ struct Part {
 }
 
 impl Part {
-    /// Opens `path` to continue it, or starts it again when it cannot be the start of the archive.
-    async fn open(path: &Path, expected: Option<u64>) -> Result<Part> {
-        let io = |error: std::io::Error| Error::Io {
-            path: path.to_path_buf(),
-            source: error,
+    /// Opens `path` to continue it, or starts it again when it cannot be the start of this
+    /// backup's archive: written for another backup (or by a version that did not say), too long,
+    /// or not starting like a gzip file.
+    async fn open(path: &Path, backup_id: &str, expected: Option<u64>) -> Result<Part> {
+        let io = |at: &Path| {
+            let at = at.to_path_buf();
+            move |error| Error::Io {
+                path: at,
+                source: error,
+            }
         };
+        let owner = owner_path(path);
         let mut len = match tokio::fs::metadata(path).await {
             Ok(metadata) => metadata.len(),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(error) => return Err(io(error)),
+            Err(error) => return Err(io(path)(error)),
         };
         if len > 0 {
-            let start = read_head(path).await.map_err(io)?;
+            let owned = tokio::fs::read_to_string(&owner)
+                .await
+                .is_ok_and(|owner| owner == backup_id);
+            let start = read_head(path).await.map_err(io(path))?;
             let too_long = expected.is_some_and(|expected| len > expected);
             // A leftover shorter than the magic is started again too: the sink checks an
             // archive's start only as it arrives.
-            if too_long || start[..] != GZIP_MAGIC {
+            if !owned || too_long || start[..] != GZIP_MAGIC {
                 len = 0;
             }
         }
+        // Truncated before its owner is named: a crash in between leaves an empty part or a
+        // part named after its old owner, never another backup's bytes under this one's name.
         let file = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
@@ -322,7 +341,12 @@ impl Part {
             .truncate(len == 0)
             .open(path)
             .await
-            .map_err(io)?;
+            .map_err(io(path))?;
+        if len == 0 {
+            tokio::fs::write(&owner, backup_id)
+                .await
+                .map_err(io(&owner))?;
+        }
         Ok(Part {
             path: path.to_path_buf(),
             sink: Sink::new(path.to_path_buf(), file, len),
@@ -347,6 +371,8 @@ impl Part {
         tokio::fs::rename(&self.path, path)
             .await
             .map_err(io(path))?;
+        // Only a leftover: without its part, the next download starts afresh anyway.
+        let _ = tokio::fs::remove_file(owner_path(&self.path)).await;
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             let dir = dir.to_path_buf();
             // Directories cannot be synced on every platform; the data itself is synced above.
@@ -359,6 +385,7 @@ impl Part {
     async fn discard(self) {
         drop(self.sink);
         let _ = tokio::fs::remove_file(&self.path).await;
+        let _ = tokio::fs::remove_file(owner_path(&self.path)).await;
     }
 }
 

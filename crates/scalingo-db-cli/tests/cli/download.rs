@@ -194,6 +194,9 @@ fn a_part_file_left_by_an_interrupted_download_is_continued() {
     let mut part = full[..5000].to_vec();
     part[4000] ^= 0xff;
     std::fs::write(work.path().join("resumed.tgz.part"), &part).expect("a part file");
+    // A part is continued only for the backup it names.
+    std::fs::write(work.path().join("resumed.tgz.part.backup"), &expected.id)
+        .expect("the part's owner");
     work.run(["backups", "download", &expected.id, "-o", "resumed.tgz"])
         .expect(0);
     let resumed = std::fs::read(work.path().join("resumed.tgz")).expect("the archive");
