@@ -37,7 +37,7 @@ Credentials (read from the environment only, never from arguments, which other u
 Other environment variables:
   SCALINGO_DB_SANDBOX_FILE  the --sandbox state file
                             (default: $XDG_DATA_HOME/scalingo-db/sandbox.json)
-  NO_COLOR              no colours, whatever --color says (unless --color=always)
+  NO_COLOR, CLICOLOR=0  no colours with --color=auto; CLICOLOR_FORCE=1: colours even when piped
   RUST_LOG              log filter, overriding -v
 
 Exit codes:
@@ -107,7 +107,8 @@ pub struct GlobalArgs {
 /// When to colour the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set.
+    /// On a colour terminal, unless NO_COLOR or CLICOLOR=0 is set (or anywhere with
+    /// CLICOLOR_FORCE=1).
     Auto,
     /// Always.
     Always,

@@ -13,13 +13,16 @@ use crate::interrupt::{interruptible, leaving};
 use crate::output::Output;
 use crate::progress::{DownloadBar, WaitDisplay};
 use crate::table::Table;
+use crate::target::Target;
 
 /// Runs one `backups` command.
 pub async fn run(
     command: BackupsCommand,
-    client: &Client,
+    target: &Target,
     output: &Output,
 ) -> Result<(), CliError> {
+    let client = &target.client;
+    let embedded = target.sandbox.is_some();
     match command {
         BackupsCommand::List => list(client, output).await,
         BackupsCommand::Create { wait, wait_options } => {
@@ -74,6 +77,12 @@ pub async fn run(
             }
             output.data(link.expose_url())?;
             output.note("This link carries a token and expires within minutes: do not share it.");
+            if embedded {
+                output.note(
+                    "The embedded sandbox stops with this command, and the link with it; \
+                     the sandbox binary (`scalingo-db-sandbox`) serves links that stay up.",
+                );
+            }
             Ok(())
         }
         BackupsCommand::Download {

@@ -61,7 +61,7 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
         }
         Command::Backups(command) => {
             let target = Target::connect(&cli.global).await?;
-            let result = cmd_backups::run(command, &target.client, output).await;
+            let result = cmd_backups::run(command, &target, output).await;
             target.finish(result, output)
         }
     }

@@ -26,18 +26,18 @@ pub struct Output {
 impl Output {
     /// Output as the global options ask; sets up colours for the whole process.
     pub fn new(global: &GlobalArgs) -> Output {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
         let stderr_is_terminal = std::io::stderr().is_terminal();
-        let (stdout_colors, stderr_colors) = match global.color {
-            ColorChoice::Always => (true, true),
-            ColorChoice::Never => (false, false),
-            ColorChoice::Auto => (
-                !no_color && std::io::stdout().is_terminal(),
-                !no_color && stderr_is_terminal,
-            ),
+        // `auto` is console's own choice per stream: a colour terminal, unless NO_COLOR or
+        // CLICOLOR=0 says otherwise, or CLICOLOR_FORCE asks for colours anyway.
+        let forced = match global.color {
+            ColorChoice::Always => Some(true),
+            ColorChoice::Never => Some(false),
+            ColorChoice::Auto => None,
         };
-        console::set_colors_enabled(stdout_colors);
-        console::set_colors_enabled_stderr(stderr_colors);
+        if let Some(colors) = forced {
+            console::set_colors_enabled(colors);
+            console::set_colors_enabled_stderr(colors);
+        }
         Output {
             json: global.json,
             quiet: global.quiet,

@@ -144,7 +144,8 @@ fn archive_url_prints_one_link_line_and_warns_on_stderr() {
     ))
     .expect("a valid pattern");
     assert!(link.is_match(&run.stdout), "{:?}", run.stdout);
-    run.stderr_has(&["carries a token"]);
+    // The embedded sandbox ends with the command: the link cannot outlive it, and it says so.
+    run.stderr_has(&["carries a token", "stops with this command"]);
 
     let json = work.json(["backups", "archive-url", &id]);
     let object = json.as_object().expect("an object");

@@ -71,6 +71,30 @@ fn no_color_keeps_colours_off_unless_color_always() {
 }
 
 #[test]
+fn clicolor_force_colours_piped_output_and_clicolor_0_keeps_it_plain() {
+    let work = Workdir::new();
+    let forced = work
+        .sandbox(["backups", "list"])
+        .env("CLICOLOR_FORCE", "1")
+        .run()
+        .expect(0);
+    assert!(has_ansi(&forced.stdout), "{:?}", forced.stdout);
+    // --color never is the last word.
+    let never = work
+        .sandbox(["--color", "never", "backups", "list"])
+        .env("CLICOLOR_FORCE", "1")
+        .run()
+        .expect(0);
+    assert_plain(&never);
+    let off = work
+        .sandbox(["backups", "list"])
+        .env("CLICOLOR", "0")
+        .run()
+        .expect(0);
+    assert_plain(&off);
+}
+
+#[test]
 fn quiet_prints_the_data_asked_for_and_no_outcomes() {
     let work = Workdir::new();
     let list = work.run(["-q", "users", "list"]).expect(0);
