@@ -18,7 +18,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every variable the CLI reads besides its state file: a developer's own token or app must not
 /// change what a test sees, nor be sent anywhere.
-const CLI_VARIABLES: [&str; 11] = [
+const CLI_VARIABLES: [&str; 12] = [
     "SCALINGO_API_TOKEN",
     "SCALINGO_DB_TOKEN",
     "SCALINGO_APP",
@@ -29,6 +29,7 @@ const CLI_VARIABLES: [&str; 11] = [
     "SCALINGO_API_URL",
     "RUST_LOG",
     "NO_COLOR",
+    "CLICOLOR",
     "CLICOLOR_FORCE",
 ];
 
