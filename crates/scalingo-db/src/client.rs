@@ -57,8 +57,6 @@ impl Region {
 /// Scalingo's authentication service, where API tokens are exchanged (the same for every region).
 pub const AUTH_URL: &str = "https://auth.scalingo.com";
 
-impl Region {}
-
 impl std::fmt::Display for Region {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -1,5 +1,5 @@
-//! Keeps secrets out of what errors show: passwords in a body snippet, the token of a pre-signed
-//! link in a URL.
+//! Keeps secrets out of what errors show: passwords and tokens in a body snippet, the token of a
+//! pre-signed link in a URL.
 
 use std::fmt::Write as _;
 
@@ -27,8 +27,8 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     })
 }
 
-/// Replaces the string value of every `"password"` and `"password_confirmation"` key, and every
-/// `token=` query value.
+/// Replaces the string value of every `"password"`, `"password_confirmation"` and `"token"` key
+/// (the token flow's answers carry tokens there), and every `token=` query value.
 fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -46,6 +46,7 @@ fn next_secret(text: &str) -> Option<(usize, usize)> {
     [
         json_string_value(text, "\"password\""),
         json_string_value(text, "\"password_confirmation\""),
+        json_string_value(text, "\"token\""),
         query_value(text, "token="),
     ]
     .into_iter()
@@ -117,6 +118,15 @@ mod tests {
         let shown = snippet(body);
         assert!(!shown.contains("abc123"), "{shown}");
         assert!(shown.contains("token=<redacted>&x=1"), "{shown}");
+    }
+
+    #[test]
+    fn tokens_of_the_token_flow_are_removed() {
+        // What a token answer looks like when it does not decode (here, no `id`).
+        let body = br#"{"addon":{"token":"eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}}"#;
+        let shown = snippet(body);
+        assert!(!shown.contains("eyJ"), "{shown}");
+        assert!(shown.contains(r#""token":"<redacted>""#), "{shown}");
     }
 
     #[test]

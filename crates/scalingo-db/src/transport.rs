@@ -67,31 +67,29 @@ impl Client {
     async fn database_api(
         &self,
     ) -> Result<(Option<SecretString>, Arc<scalingo_db_generated::Client>)> {
-        let token = match self.credentials() {
-            Credentials::DatabaseToken(token) => {
-                let mut cached = self.database_api_cache();
-                if let Some((_, api)) = cached.as_ref() {
-                    return Ok((None, Arc::clone(api)));
-                }
-                let api = Arc::new(
-                    self.generated(self.base_url(), Authorization::Bearer(token.clone()))?,
-                );
-                *cached = Some((token.clone(), Arc::clone(&api)));
-                return Ok((None, api));
-            }
+        match self.credentials() {
+            Credentials::DatabaseToken(token) => Ok((None, self.database_api_for(token)?)),
             // Boxed: the token flow's future is large and rarely needed; inline, every call's
             // future would carry it.
-            Credentials::ApiToken(source) => Box::pin(source.database_token(self)).await?,
-        };
+            Credentials::ApiToken(source) => {
+                let token = Box::pin(source.database_token(self)).await?;
+                let api = self.database_api_for(&token)?;
+                Ok((Some(token), api))
+            }
+        }
+    }
+
+    /// The cached generated client if it was built for `token`, else a new one, cached.
+    fn database_api_for(&self, token: &SecretString) -> Result<Arc<scalingo_db_generated::Client>> {
         let mut cached = self.database_api_cache();
         if let Some((cached_token, api)) = cached.as_ref()
             && cached_token.expose_secret() == token.expose_secret()
         {
-            return Ok((Some(token), Arc::clone(api)));
+            return Ok(Arc::clone(api));
         }
         let api = Arc::new(self.generated(self.base_url(), Authorization::Bearer(token.clone()))?);
         *cached = Some((token.clone(), Arc::clone(&api)));
-        Ok((Some(token), api))
+        Ok(api)
     }
 
     /// `exchange_api_token`: a user token for the API token.
@@ -100,26 +98,13 @@ impl Client {
         auth_url: &str,
         api_token: &SecretString,
     ) -> Result<SecretString> {
-        let operation = operation("exchange_api_token");
         let authorization = Authorization::Basic {
             username: String::new(),
             password: api_token.clone(),
         };
         let api = &self.generated(auth_url, authorization)?;
         let answer = self
-            .retrying(
-                operation,
-                |_, _| None,
-                |attempt| {
-                    let call =
-                        exchange(
-                            operation,
-                            attempt,
-                            async move { api.exchange_api_token().await },
-                        );
-                    async move { call.await.map_err(Failed::Request) }
-                },
-            )
+            .send_token_request("exchange_api_token", || api.exchange_api_token())
             .await?;
         Ok(SecretString::from(answer.token.expose().to_owned()))
     }
@@ -131,22 +116,32 @@ impl Client {
         app: &str,
         user_token: &SecretString,
     ) -> Result<SecretString> {
-        let operation = operation("get_addon_token");
         let database_id = self.database_id();
         let api = &self.generated(main_api_url, Authorization::Bearer(user_token.clone()))?;
         let answer = self
-            .retrying(
-                operation,
-                |_, _| None,
-                |attempt| {
-                    let call = exchange(operation, attempt, async move {
-                        api.get_addon_token(app, database_id).await
-                    });
-                    async move { call.await.map_err(Failed::Request) }
-                },
-            )
+            .send_token_request("get_addon_token", || api.get_addon_token(app, database_id))
             .await?;
         Ok(SecretString::from(answer.addon.token.expose().to_owned()))
+    }
+
+    /// A token-flow operation: retried by the policy like any call, but with the credentials
+    /// already in `call`'s client rather than the database token.
+    async fn send_token_request<T, Fut>(
+        &self,
+        operation_id: &'static str,
+        call: impl Fn() -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Generated<T>>,
+    {
+        let operation = operation(operation_id);
+        let call = &call;
+        self.retrying(operation, never, |attempt| async move {
+            exchange(operation, attempt, call())
+                .await
+                .map_err(Failed::Request)
+        })
+        .await
     }
 
     /// Runs `attempt` (numbered from 1) until it succeeds, `recover` accepts its error, or the
