@@ -120,7 +120,9 @@ impl std::str::FromStr for DatabaseSeed {
 
 /// Everything a sandbox starts with. [`Default`] gives one PostgreSQL and one Redis database, one
 /// API token, instant backups and a 1 MiB archive.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows how many API tokens there are, never their values.
+#[derive(Clone)]
 pub struct SandboxConfig {
     /// The databases.
     pub databases: Vec<DatabaseSeed>,
@@ -143,6 +145,35 @@ pub struct SandboxConfig {
     /// Databases, users and backups kept from an earlier run ([`crate::Sandbox::state`]); the
     /// configured databases it lacks start fresh.
     pub state: Option<SandboxState>,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Written by hand: a derived `Debug` would print every API token. The saved state is
+        // summed up too, as it holds password hashes and can be large.
+        let mut debug = f.debug_struct("SandboxConfig");
+        debug
+            .field("databases", &self.databases)
+            .field(
+                "api_tokens",
+                &format_args!("<{} redacted>", self.api_tokens.len()),
+            )
+            .field("user_token_lifetime", &self.user_token_lifetime)
+            .field("database_token_lifetime", &self.database_token_lifetime)
+            .field("archive_link_lifetime", &self.archive_link_lifetime)
+            .field("backup_scheduled_for", &self.backup_scheduled_for)
+            .field("backup_running_for", &self.backup_running_for)
+            .field("archive_size", &self.archive_size)
+            .field("control_routes", &self.control_routes);
+        match &self.state {
+            Some(state) => debug.field(
+                "state",
+                &format_args!("Some(<{} saved databases>)", state.databases.len()),
+            ),
+            None => debug.field("state", &None::<()>),
+        };
+        debug.finish()
+    }
 }
 
 /// The database of the default configuration.
@@ -171,5 +202,28 @@ impl Default for SandboxConfig {
             control_routes: false,
             state: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_counts_the_api_tokens_without_showing_them() {
+        let config = SandboxConfig {
+            api_tokens: vec![
+                DEFAULT_API_TOKEN.to_owned(),
+                "tk-us-operator-secret".to_owned(),
+            ],
+            ..SandboxConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(debug.contains("api_tokens: <2 redacted>"), "{debug}");
+        assert!(!debug.contains("tk-us-"), "{debug}");
+        assert!(
+            debug.contains(DEFAULT_DATABASE),
+            "the rest is shown: {debug}"
+        );
     }
 }

@@ -38,11 +38,15 @@ pub fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|err| {
-        ApiError::BadRequest(format!(
-            "There was a problem in the JSON you submitted: {err}"
-        ))
-    })
+    serde_json::from_slice(body).map_err(bad_json)
+}
+
+/// The 400 for a body that is not JSON or not of the expected shape, worded as the service words
+/// it; `problem` names the field when it can (a `serde_path_to_error` error does).
+pub fn bad_json(problem: impl std::fmt::Display) -> ApiError {
+    ApiError::BadRequest(format!(
+        "There was a problem in the JSON you submitted: {problem}"
+    ))
 }
 
 /// The sandbox's base URL as this client reached it, for links it answers.

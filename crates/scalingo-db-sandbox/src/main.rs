@@ -1,15 +1,19 @@
 //! `scalingo-db-sandbox`: runs the sandbox as a standalone server, for trying the toolkit and for
-//! clients in other languages. Prints its URLs and tokens, and stops cleanly on Ctrl-C.
+//! clients in other languages. Prints its URLs and tokens, logs one line per request (method,
+//! route template, status) on stderr, and stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use scalingo_db_sandbox::{DatabaseSeed, Sandbox, SandboxConfig, SandboxState};
+use clap::parser::ValueSource;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser};
+use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DatabaseSeed, Sandbox, SandboxConfig, SandboxState};
 
 /// An in-memory Scalingo Database API (users and backups) that follows openapi.yaml.
-#[derive(Debug, Parser)]
+// No `Debug`: it would print the API tokens.
+#[derive(Parser)]
 #[command(version, about)]
 struct Args {
     /// Address and port to listen on (port 0 picks a free one).
@@ -99,8 +103,16 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes would garble the log that scripts keep (scripts/sandbox-lib.sh).
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    // Where the operator's API tokens came from, for the banner (which never shows them).
+    let tokens_from = match matches.value_source("api_tokens") {
+        Some(ValueSource::EnvVariable) => "SCALINGO_SANDBOX_API_TOKENS",
+        _ => "--api-tokens",
+    };
 
     let mut config = SandboxConfig {
         backup_scheduled_for: Duration::from_millis(args.backup_scheduled_ms),
@@ -128,18 +140,22 @@ async fn main() -> ExitCode {
         }
     }
 
-    let sandbox = match Sandbox::bind(config.clone(), args.listen).await {
+    let sandbox = match Sandbox::bind(config, args.listen).await {
         Ok(sandbox) => sandbox,
         Err(err) => {
             eprintln!("error: cannot listen on {}: {err}", args.listen);
             return ExitCode::FAILURE;
         }
     };
-    print_banner(&sandbox, &config);
-
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => eprintln!("stopping"),
-        Err(err) => eprintln!("error: cannot wait for Ctrl-C ({err}); stopping"),
+    // Listening starts before the banner: a script may signal as soon as it has read it.
+    let stop = stop_signal();
+    print_banner(&sandbox, tokens_from);
+    match stop {
+        Ok(signal) => {
+            signal.await;
+            eprintln!("stopping");
+        }
+        Err(err) => eprintln!("error: cannot listen for stop signals ({err}); stopping"),
     }
     let state = sandbox.state();
     sandbox.shutdown().await;
@@ -155,8 +171,38 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Starts listening for Ctrl-C (SIGINT) and SIGTERM, which `kill`, `docker stop` and scripts
+/// send; the future ends at the first of them. Both stop the sandbox cleanly, writing the state
+/// file.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered now, not when first polled, so that no signal finds the default action (which
+    // ends the process without writing the state file).
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Waits for Ctrl-C (there is no SIGTERM).
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// Prints the URLs and the tokens to try them with. Of the API tokens it shows only the
+/// well-known default one: those the operator gave are secrets, counted and never shown (this
+/// output ends up in logs).
 #[allow(clippy::print_stdout, reason = "the banner is the binary's output")]
-fn print_banner(sandbox: &Sandbox, config: &SandboxConfig) {
+fn print_banner(sandbox: &Sandbox, tokens_from: &str) {
+    let config = sandbox.config();
     println!(
         "Scalingo DB API sandbox listening on {}",
         sandbox.base_url()
@@ -170,8 +216,21 @@ fn print_banner(sandbox: &Sandbox, config: &SandboxConfig) {
         "  addon tokens:   {}/v1/apps/{{app}}/addons/{{addon_id}}/token",
         sandbox.base_url()
     );
-    for token in &config.api_tokens {
-        println!("  API token:      {token}");
+    // Scripts and the bench read this line: keep its format.
+    if config
+        .api_tokens
+        .iter()
+        .any(|token| token == DEFAULT_API_TOKEN)
+    {
+        println!("  API token:      {DEFAULT_API_TOKEN}");
+    }
+    let given = config
+        .api_tokens
+        .iter()
+        .filter(|token| *token != DEFAULT_API_TOKEN)
+        .count();
+    if given > 0 {
+        println!("  API tokens:     {given} from {tokens_from} (not shown)");
     }
     for database in &config.databases {
         println!(

@@ -108,12 +108,14 @@ impl Sandbox {
     }
 
     /// Starts a sandbox on `address`, on the current tokio runtime.
-    pub async fn bind(config: SandboxConfig, address: SocketAddr) -> std::io::Result<Sandbox> {
+    pub async fn bind(mut config: SandboxConfig, address: SocketAddr) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let control_routes = config.control_routes;
-        let store = match &config.state {
-            Some(saved) => Store::with_state(config.clone(), saved)
+        // The store keeps its configuration for the sandbox's life; the saved state, once read
+        // into the store, would only weigh on it there (and be cloned by every `config()`).
+        let store = match config.state.take() {
+            Some(saved) => Store::with_state(config, &saved)
                 .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?,
             None => Store::new(config),
         };
@@ -154,7 +156,8 @@ impl Sandbox {
         self.state.store().issue_database_token(database)
     }
 
-    /// The configuration the sandbox started with.
+    /// The configuration the sandbox started with, without its `state` (always `None`:
+    /// [`Sandbox::state`] gives the state as it is now).
     pub fn config(&self) -> SandboxConfig {
         self.state.store().config().clone()
     }
@@ -232,4 +235,24 @@ async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::
         }
     }
     connections.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_saved_state_goes_into_the_store_not_into_the_kept_configuration() {
+        let first = Sandbox::start(SandboxConfig::default())
+            .await
+            .expect("starts");
+        let saved = first.state();
+        let config = SandboxConfig {
+            state: Some(saved.clone()),
+            ..SandboxConfig::default()
+        };
+        let second = Sandbox::start(config).await.expect("starts");
+        assert_eq!(second.state(), saved, "the saved state was read");
+        assert!(second.config().state.is_none());
+    }
 }

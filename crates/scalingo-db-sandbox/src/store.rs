@@ -577,16 +577,12 @@ fn supports_users(database: &Database) -> Result<(), ApiError> {
     }
 }
 
-/// Checks a body against the contract's rules (422 per field), then reads it as `T` (400).
+/// Checks a body against the contract's rules (422 per field), then reads it as `T` (400, naming
+/// the field that has the wrong type). The rules go first: a body that breaks both is a 422.
 fn parse<T: serde::de::DeserializeOwned>(
     body: &Value,
     table: &[rules::FieldRule],
 ) -> Result<T, ApiError> {
-    let typed = serde_json::from_value::<T>(body.clone()).map_err(|err| {
-        ApiError::BadRequest(format!(
-            "There was a problem in the JSON you submitted: {err}"
-        ))
-    });
     let violations = rules::check(body, table);
     if !violations.is_empty() {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -598,7 +594,7 @@ fn parse<T: serde::de::DeserializeOwned>(
         }
         return Err(ApiError::Unprocessable(errors));
     }
-    typed
+    serde_path_to_error::deserialize(body).map_err(crate::http::bad_json)
 }
 
 fn random_password() -> String {
@@ -657,6 +653,32 @@ mod tests {
         assert_eq!(generated.expose().len(), GENERATED_PASSWORD_LEN);
         let user = &store.databases[DEFAULT_DATABASE].users["reporting"];
         assert!(user.has_password(generated.expose()) && !user.has_password(password));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_a_400_that_names_it() {
+        let mut store = store();
+        let refused = store.create_user(
+            DEFAULT_DATABASE,
+            &json!({"database_user": {"name": "abcdefg", "read_only": "yes"}}),
+        );
+        let Err(ApiError::BadRequest(message)) = refused else {
+            panic!("expected a 400, got {refused:?}");
+        };
+        assert_eq!(
+            message,
+            "There was a problem in the JSON you submitted: database_user.read_only: \
+             invalid type: string \"yes\", expected a boolean"
+        );
+        // A body that breaks a rule too is still a 422 about that rule.
+        let refused = store.create_user(
+            DEFAULT_DATABASE,
+            &json!({"database_user": {"name": "a", "read_only": "yes"}}),
+        );
+        assert!(
+            matches!(&refused, Err(ApiError::Unprocessable(errors)) if errors.contains_key("name")),
+            "{refused:?}"
+        );
     }
 
     #[test]

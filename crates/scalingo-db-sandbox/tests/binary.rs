@@ -1,7 +1,8 @@
-//! The `scalingo-db-sandbox` binary: it prints its URLs and working tokens, serves them, and stops
-//! cleanly on Ctrl-C (SIGINT).
+//! The `scalingo-db-sandbox` binary: it prints its URLs and working tokens (never an API token the
+//! operator gave), serves them, logs each request without any token, and stops cleanly, saving
+//! its state, on Ctrl-C (SIGINT) or SIGTERM.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,7 @@ fn prints_its_urls_and_tokens_serves_them_and_stops_on_ctrl_c() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\":\"bin_app_"), "{body}");
 
-    stop(running);
+    stop(running, "INT");
 }
 
 #[test]
@@ -73,11 +74,20 @@ fn a_bad_flag_is_refused_with_a_message() {
 
 /// Starts the binary on a free port with `args`; returns it and the lines of its banner.
 fn start(args: &[&str]) -> (Running, Vec<String>) {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with environment variables too. Its log (stderr) is kept for [`stop`]; a test sends
+/// few requests, so the pipe does not fill up.
+fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Running, Vec<String>) {
     let child = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
+        .env_remove("SCALINGO_SANDBOX_API_TOKENS")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
     let mut running = Running(child);
@@ -107,12 +117,13 @@ fn base_and_token(banner: &[String]) -> (String, String) {
     (base.to_owned(), token.to_owned())
 }
 
-/// Sends SIGINT and waits (at most 10 s) for a successful exit.
-fn stop(mut running: Running) {
+/// Sends `signal` (`INT` or `TERM`), waits (at most 10 s) for a successful exit, and returns
+/// what the binary wrote on stderr.
+fn stop(mut running: Running, signal: &str) -> String {
     let pid = running.0.id().to_string();
     assert!(
         Command::new("kill")
-            .args(["-INT", &pid])
+            .args([format!("-{signal}"), pid])
             .status()
             .expect("kill")
             .success()
@@ -120,16 +131,36 @@ fn stop(mut running: Running) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(exit) = running.0.try_wait().expect("wait") {
-            assert!(exit.success(), "exit status: {exit}");
-            return;
+            assert!(exit.success(), "exit status after SIG{signal}: {exit}");
+            break;
         }
-        assert!(Instant::now() < deadline, "no exit within 10 s of SIGINT");
+        assert!(
+            Instant::now() < deadline,
+            "no exit within 10 s of SIG{signal}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let mut log = String::new();
+    if let Some(mut stderr) = running.0.stderr.take() {
+        stderr.read_to_string(&mut log).expect("the binary's log");
+    }
+    log
 }
 
 #[test]
-fn a_state_file_keeps_users_across_runs() {
+fn a_state_file_keeps_users_across_runs_stopped_by_sigint() {
+    keeps_users_across_runs("INT");
+}
+
+#[test]
+fn a_state_file_keeps_users_across_runs_stopped_by_sigterm() {
+    // What `kill`, `docker stop` and scripts/sandbox-lib.sh send.
+    keeps_users_across_runs("TERM");
+}
+
+/// Creates a user, stops the binary with `signal`, restarts it on the same state file and finds
+/// the user again.
+fn keeps_users_across_runs(signal: &str) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let file = dir.path().join("state.json");
     let file_arg = file.to_str().expect("a UTF-8 path");
@@ -159,8 +190,9 @@ fn a_state_file_keeps_users_across_runs() {
             .as_u16()
     });
     assert_eq!(status, 201);
-    stop(running);
-    assert!(file.exists(), "the state was written on stop");
+    assert!(!file.exists(), "no state file before the stop");
+    stop(running, signal);
+    assert!(file.exists(), "the state was written on SIG{signal}");
 
     let (running, banner) = start(&args);
     let (base, token) = base_and_token(&banner);
@@ -175,6 +207,118 @@ fn a_state_file_keeps_users_across_runs() {
             .await
             .expect("a body")
     });
-    stop(running);
+    stop(running, "INT");
     assert!(body.contains("\"kept-user\""), "{body}");
+}
+
+#[test]
+fn the_banner_counts_the_operators_api_tokens_without_showing_them() {
+    let secret = "tk-us-operator-secret-1";
+    let (running, banner) = start_with_env(
+        &[],
+        &[(
+            "SCALINGO_SANDBOX_API_TOKENS",
+            &format!("{secret},tk-us-operator-secret-2"),
+        )],
+    );
+    stop(running, "INT");
+    let text = banner.join("\n");
+    assert!(
+        text.contains("API tokens:     2 from SCALINGO_SANDBOX_API_TOKENS (not shown)"),
+        "{text}"
+    );
+    assert!(!text.contains("tk-us-operator"), "{text}");
+    assert!(
+        !text.contains("API token: "),
+        "the default token is not accepted, so not shown: {text}"
+    );
+
+    // The well-known default token is shown when accepted, in the line scripts read.
+    let (running, banner) = start(&[]);
+    stop(running, "INT");
+    assert!(
+        banner.contains(&format!(
+            "  API token:      {}",
+            scalingo_db_sandbox::DEFAULT_API_TOKEN
+        )),
+        "{banner:#?}"
+    );
+}
+
+#[test]
+fn each_request_is_logged_with_its_route_template_and_no_token() {
+    let (running, banner) = start(&["--archive-size", "1K"]);
+    let (base, token) = base_and_token(&banner);
+    let database = scalingo_db_sandbox::DEFAULT_DATABASE;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let link = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let status_of = |request: reqwest::RequestBuilder| async move {
+            request
+                .send()
+                .await
+                .expect("the sandbox answers")
+                .status()
+                .as_u16()
+        };
+        let get_json = |url: String| {
+            let request = client.get(url).bearer_auth(&token);
+            async move {
+                let response = request.send().await.expect("the sandbox answers");
+                response.json::<serde_json::Value>().await.expect("JSON")
+            }
+        };
+        let db_api = format!("{base}/api/databases/{database}");
+        let backups = get_json(format!("{db_api}/backups")).await;
+        let backup = backups["database_backups"][0]["id"]
+            .as_str()
+            .expect("a backup id");
+        let archive = get_json(format!("{db_api}/backups/{backup}/archive")).await;
+        let link = archive["download_url"].as_str().expect("a link").to_owned();
+        assert_eq!(status_of(client.get(&link)).await, 200);
+        let unknown = client.get(format!("{base}/no/such/route?token={token}"));
+        assert_eq!(status_of(unknown).await, 404);
+        let method = reqwest::Method::from_bytes(b"TK-AS-METHOD").expect("a method");
+        let odd = client.request(method, format!("{base}/v1/tokens/exchange"));
+        assert_eq!(status_of(odd).await, 405);
+        link
+    });
+    let log = stop(running, "INT");
+
+    let lines: Vec<&str> = log.lines().filter(|line| line.contains(" INFO ")).collect();
+    let logged = |path: &str, status: u16| {
+        lines.iter().any(|line| {
+            line.contains("sandbox answered method=\"GET\"")
+                && line.contains(&format!("path=\"{path}\""))
+                && line.contains(&format!("status={status} "))
+                && line.contains("elapsed_ms=")
+        })
+    };
+    assert!(logged("/api/databases/{database_id}/backups", 200), "{log}");
+    assert!(
+        logged(
+            "/api/databases/{database_id}/backups/{backup_id}/download",
+            200
+        ),
+        "{log}"
+    );
+    assert!(logged("(no route)", 404), "{log}");
+    assert!(
+        log.lines().any(|line| line
+            .contains("method=\"(extension method)\" path=\"/v1/tokens/exchange\" status=405")),
+        "{log}"
+    );
+    let link_token = link.rsplit_once("token=").expect("a link token").1;
+    for (what, secret) in [
+        ("the database token", token.as_str()),
+        ("the link token", link_token),
+        ("the real path", database),
+        ("a query", "token="),
+        ("a method as sent", "TK-AS-METHOD"),
+    ] {
+        assert!(!log.contains(secret), "{what} is in the log: {log}");
+    }
 }
