@@ -3,7 +3,7 @@
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 
-use crate::{api_version, files, open_enums, operations, rules, spec};
+use crate::{api_version, files, open_enums, operations, rules, secrets, spec};
 
 /// Whether to write the generated files or only check that the committed ones are fresh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +50,8 @@ pub fn generate(mode: Mode) -> anyhow::Result<Vec<(&'static str, String)>> {
     let contract = spec::load(&root.join(SPEC))?;
     let for_progenitor = spec::for_progenitor(&contract);
     let open_enums = open_enums::find(&contract)?;
-    let generator = || generator(&open_enums);
+    let secrets = secrets::find(&contract)?;
+    let generator = || generator(&open_enums, &secrets);
 
     let outputs = [
         (
@@ -94,7 +95,7 @@ pub fn generate(mode: Mode) -> anyhow::Result<Vec<(&'static str, String)>> {
 }
 
 /// One generator per output: each generation adds the component schemas to its type space again.
-fn generator(open_enums: &[open_enums::OpenEnum]) -> Generator {
+fn generator(open_enums: &[open_enums::OpenEnum], secrets: &[secrets::Secret]) -> Generator {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Positional)
@@ -104,29 +105,21 @@ fn generator(open_enums: &[open_enums::OpenEnum]) -> Generator {
         // the hand-written `ClientHooks` impl, which the compiler then insists on.
         .with_inner_type(quote::quote!(crate::RequestContext))
         .with_hooks(HooksMode::Expected)
-        // Secrets get a type whose Debug never shows them; constrained names stay plain strings
-        // because their rules are checked from the rule tables (so they can be skipped on purpose).
-        .with_replacement(
-            "Password",
-            "crate::Password",
-            std::iter::empty::<TypeImpl>(),
-        )
-        .with_replacement("Token", "crate::Token", std::iter::empty::<TypeImpl>())
-        .with_replacement(
-            "NewPassword",
-            "crate::Password",
-            std::iter::empty::<TypeImpl>(),
-        )
-        .with_replacement(
-            "PasswordConfirmation",
-            "crate::Password",
-            std::iter::empty::<TypeImpl>(),
-        )
+        // Constrained names stay plain strings because their rules are checked from the rule
+        // tables (so they can be skipped on purpose).
         .with_replacement(
             "NewUserName",
             "::std::string::String",
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
+    // Secrets get a type whose Debug never shows them.
+    for secret in secrets {
+        settings.with_replacement(
+            &secret.schema,
+            format!("crate::{}", secret.rust_type),
+            std::iter::empty::<TypeImpl>(),
+        );
+    }
     for open in open_enums {
         settings.with_replacement(
             &open.name,

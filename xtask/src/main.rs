@@ -12,6 +12,7 @@ mod files;
 mod open_enums;
 mod operations;
 mod rules;
+mod secrets;
 mod spec;
 mod tidy;
 

@@ -59,8 +59,7 @@ pub mod types {
     ///A pre-signed link to a backup's archive.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BackupArchive {
-        ///The link; it carries its own token and expires.
-        pub download_url: ::std::string::String,
+        pub download_url: crate::ArchiveUrl,
     }
     ///A backup wrapped in `database_backup`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

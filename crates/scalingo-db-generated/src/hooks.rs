@@ -122,3 +122,26 @@ impl ClientHooks<RequestContext> for Client {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_credentials() {
+        let bearer = Authorization::Bearer(SecretString::from("eyJ.hunter2.sig"));
+        let basic = Authorization::Basic {
+            username: String::new(),
+            password: SecretString::from("tk-us-hunter2"),
+        };
+        let context = RequestContext::new(Some(&bearer), None).expect("a valid token");
+        let shown = format!("{bearer:?} {basic:?} {context:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("Bearer(<redacted>)"), "{shown}");
+        assert!(shown.contains(r#"password: "<redacted>""#), "{shown}");
+        assert!(
+            shown.contains(r#"authorization: Some("<redacted>")"#),
+            "{shown}"
+        );
+    }
+}

@@ -38,4 +38,4 @@ pub mod operations;
 pub use generated_client::*;
 pub use generated_open_enums::*;
 pub use hooks::{Authorization, InvalidCredentials, RequestContext};
-pub use secret::{Password, Token};
+pub use secret::{ArchiveUrl, Password, Token};

@@ -1,8 +1,8 @@
 //! Secrets as the wire types hold them: serialized as the plain strings the API expects, never
 //! shown by `Debug`.
 //!
-//! progenitor is told (by `cargo xtask codegen`) to use these types for the contract's password
-//! and token schemas, so no generated struct can print one.
+//! progenitor is told (by `cargo xtask codegen`) to use these types for the contract's schemas
+//! marked `x-secret: <Type>`, so no generated struct can print one.
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -79,19 +79,28 @@ secret_string!(
     Token
 );
 
+secret_string!(
+    /// A pre-signed link to a backup's archive: its query string is a credential.
+    ArchiveUrl
+);
+
 #[cfg(test)]
 mod tests {
-    use super::{Password, Token};
+    use super::{ArchiveUrl, Password, Token};
 
     #[test]
     fn debug_never_shows_the_secret() {
         let password = Password::new("hunter2-hunter2-hunter2-hunter2");
         let token = Token::new("eyJhbGciOi.hunter2.sig");
-        let shown = format!("{password:?} {:?} {token:?}", Some(password.clone()));
+        let link = ArchiveUrl::new("https://x/download?token=hunter2");
+        let shown = format!(
+            "{password:?} {:?} {token:?} {link:?}",
+            Some(password.clone())
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(
             shown,
-            "Password(<redacted>) Some(Password(<redacted>)) Token(<redacted>)"
+            "Password(<redacted>) Some(Password(<redacted>)) Token(<redacted>) ArchiveUrl(<redacted>)"
         );
         assert_eq!(password.expose(), "hunter2-hunter2-hunter2-hunter2");
     }

@@ -100,7 +100,7 @@ impl<'a> Backups<'a> {
             })
             .await?
             .download_url;
-        let url = url::Url::parse(&url).map_err(|err| Error::Decode {
+        let url = url::Url::parse(url.expose()).map_err(|err| Error::Decode {
             message: format!("the download link is not a URL: {err}"),
             snippet: String::new(),
         })?;

@@ -72,7 +72,9 @@ pub async fn archive_url(
     authorize(&state, &headers, &database)?;
     let base = public_base(&headers, &state.base_url());
     let download_url = state.store().archive_link(&database, &backup, &base)?;
-    Ok(Json(BackupArchive { download_url }))
+    Ok(Json(BackupArchive {
+        download_url: download_url.into(),
+    }))
 }
 
 /// `download_backup_archive`: the pre-signed link. Streams the generated archive, whole (200) or
