@@ -15,7 +15,8 @@ fi
 cargo build --quiet --release --locked -p scalingo-db-sandbox --manifest-path "$root/Cargo.toml"
 # shellcheck source=scripts/sandbox-lib.sh
 source "$root/scripts/sandbox-lib.sh"
-start_sandbox "$root/target/release/scalingo-db-sandbox"
+# One log line per request would be part of what wrk measures.
+RUST_LOG=warn start_sandbox "$root/target/release/scalingo-db-sandbox"
 base="$sandbox_base"
 log="$sandbox_log"
 database="ad-5a4b0d7e-sandbox-postgresql"

@@ -73,7 +73,8 @@ fn init_logging(global: &GlobalArgs) {
     let default = match global.verbose {
         0 if global.quiet => "error",
         0 => "warn",
-        1 => "warn,scalingo_db=debug",
+        // Targets match by prefix: `scalingo_db` alone would take in `scalingo_db_sandbox` too.
+        1 => "warn,scalingo_db=debug,scalingo_db_sandbox=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
