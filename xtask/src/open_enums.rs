@@ -49,6 +49,19 @@ pub fn find(spec: &OpenAPI) -> anyhow::Result<Vec<OpenEnum>> {
                     .with_context(|| format!("{name}: {EXTENSION} must list strings"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        // Each value becomes a variant: it must make an identifier, and a distinct one.
+        let mut variants = std::collections::HashSet::new();
+        for value in &values {
+            let variant = pascal_case(value);
+            anyhow::ensure!(
+                variant.starts_with(|c: char| c.is_ascii_alphabetic()),
+                "{name}: {EXTENSION} value `{value}` makes no variant name (`{variant}`)"
+            );
+            anyhow::ensure!(
+                variants.insert(variant.clone()),
+                "{name}: {EXTENSION} values collide as the variant `{variant}` (`{value}`)"
+            );
+        }
         found.push(OpenEnum {
             name: name.clone(),
             description: schema.schema_data.description.clone().unwrap_or_default(),
@@ -167,12 +180,28 @@ fn pascal_case(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pascal_case;
+    use super::{find, pascal_case};
 
     #[test]
     fn variant_names_are_pascal_case() {
         assert_eq!(pascal_case("SCRAM-SHA-256"), "ScramSha256");
         assert_eq!(pascal_case("MD5"), "Md5");
         assert_eq!(pascal_case("done"), "Done");
+    }
+
+    #[test]
+    fn values_that_make_no_variant_or_the_same_one_stop_the_generation() {
+        let spec = |values: &str| -> openapiv3::OpenAPI {
+            let text = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  \
+                 schemas:\n    Status: {{type: string, x-extensible-enum: {values}}}\n"
+            );
+            serde_yaml::from_str(&text).expect("a valid test spec")
+        };
+        assert_eq!(find(&spec("[done, running]")).expect("fine").len(), 1);
+        let error = |values| find(&spec(values)).err().expect("refused").to_string();
+        assert!(error("['2fa', done]").contains("`2fa` makes no variant"));
+        assert!(error("['--', done]").contains("`--` makes no variant"));
+        assert!(error("[MD5, md5]").contains("collide as the variant `Md5`"));
     }
 }

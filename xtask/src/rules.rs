@@ -52,6 +52,15 @@ pub fn generate(spec: &OpenAPI) -> anyhow::Result<TokenStream> {
             true,
             &mut fields,
         )?;
+        for field in &fields {
+            // The same engine as the checker: a pattern it cannot compile would reject every
+            // value at run time, so it stops the generation instead.
+            if let Some(pattern) = &field.pattern {
+                regress::Regex::new(pattern).map_err(|error| {
+                    anyhow::anyhow!("the pattern of {:?} does not compile: {error}", field.path)
+                })?;
+            }
+        }
         tables.push(table(operation_id, &fields));
     }
     Ok(quote! {
@@ -219,5 +228,28 @@ fn resolve_body<'a>(
                 _ => anyhow::bail!("unknown request body {reference}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generate;
+
+    #[test]
+    fn a_pattern_the_checker_cannot_compile_stops_the_generation() {
+        let spec = |pattern: &str| -> openapiv3::OpenAPI {
+            let text = format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /x:\n    post:\n      \
+                 operationId: make_x\n      requestBody:\n        content:\n          \
+                 application/json:\n            schema:\n              type: object\n              \
+                 required: [name]\n              properties:\n                name:\n                  \
+                 type: string\n                  description: a name\n                  \
+                 pattern: '{pattern}'\n      responses:\n        '204': {{description: done}}\n"
+            );
+            serde_yaml::from_str(&text).expect("a valid test spec")
+        };
+        assert!(generate(&spec("^[a-z]+$")).is_ok());
+        let error = generate(&spec("^[a-z+$")).expect_err("refused").to_string();
+        assert!(error.contains("does not compile"), "{error}");
     }
 }

@@ -71,7 +71,7 @@ pub struct InvalidCredentials;
 
 impl std::fmt::Display for InvalidCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the token has characters an HTTP header cannot carry")
+        f.write_str("the credentials have characters an HTTP header cannot carry")
     }
 }
 

@@ -1,15 +1,16 @@
 //! The Scalingo Database API client generated from `openapi.yaml`.
 //!
 //! Most of this crate is written by `cargo xtask codegen` (files named `generated_*.rs`, never
-//! edited by hand). The rest are the seams the generated code needs and that cannot be generated:
+//! edited by hand): the client and its types, the open enums ([`BackupStatus`], ...) from
+//! `x-extensible-enum`, which keep values this version does not know instead of failing,
+//! [`operations`], the contract's operations as data, for routers and telemetry, and the
+//! request-body rule tables of [`rules`]. The rest are the seams the generated code needs and
+//! that cannot be generated:
 //!
-//! - [`Password`] and [`Token`], the types progenitor is told to use for the contract's secrets,
-//!   so that a generated struct's `Debug` never prints one;
-//! - the open enums ([`BackupStatus`], ...) generated from `x-extensible-enum`, which keep values
-//!   this version does not know instead of failing;
+//! - [`Password`], [`Token`] and [`ArchiveUrl`], the types progenitor is told to use for the
+//!   contract's schemas marked `x-secret`, so that a generated struct's `Debug` never prints one;
 //! - [`RequestContext`] and the `ClientHooks` impl that apply it (credentials, time limit);
-//! - [`operations`], the contract's operations as data (generated), for routers and telemetry;
-//! - [`rules`], the checker that reads the request-body rule tables generated from the contract.
+//! - the checker of [`rules`] that reads the tables.
 //!
 //! Applications should depend on the `scalingo-db` facade, which adds authentication, typed
 //! errors and validation on top of this crate.

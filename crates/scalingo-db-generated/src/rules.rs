@@ -5,7 +5,9 @@
 //! the rules openapi.yaml states.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::Value;
 
@@ -158,10 +160,21 @@ fn normalize(value: Option<&Value>) -> Option<&Value> {
     value.filter(|value| !value.is_null())
 }
 
-fn matches(pattern: &str, text: &str) -> bool {
-    // The tables are tested to hold only valid patterns; an invalid one rejects everything rather
-    // than letting a value through unchecked.
-    regress::Regex::new(pattern).is_ok_and(|regex| regex.find(text).is_some())
+fn matches(pattern: &'static str, text: &str) -> bool {
+    // Compiled once per pattern: the sandbox checks every body it receives. `cargo xtask codegen`
+    // refuses patterns that do not compile; should one slip through, it rejects everything
+    // rather than letting a value through unchecked.
+    /// Each pattern compiled, or `None` when it does not compile.
+    type Compiled = HashMap<&'static str, Option<Arc<regress::Regex>>>;
+    static COMPILED: OnceLock<Mutex<Compiled>> = OnceLock::new();
+    let regex = COMPILED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(pattern)
+        .or_insert_with(|| regress::Regex::new(pattern).ok().map(Arc::new))
+        .clone();
+    regex.is_some_and(|regex| regex.find(text).is_some())
 }
 
 #[cfg(test)]
@@ -170,32 +183,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn every_generated_pattern_compiles() {
-        for table in [tables::CREATE_USER, tables::UPDATE_USER_PASSWORD] {
-            for rule in table {
-                if let Some(pattern) = rule.pattern {
-                    assert!(regress::Regex::new(pattern).is_ok(), "{pattern}");
-                }
-            }
-        }
-    }
-
-    #[test]
     fn a_violation_names_the_field_and_quotes_the_rule() {
         let body = json!({"database_user": {"name": "ab"}});
         let violations = check(&body, tables::CREATE_USER);
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].field, "name");
         assert_eq!(violations[0].problem, Problem::TooShort { length: 2 });
-        assert!(
-            violations[0].rule.starts_with("6 to 32"),
-            "{}",
-            violations[0].rule
-        );
-        assert!(
-            violations[0]
-                .to_string()
-                .starts_with("name has 2 characters (rule: 6 to 32")
+        let name_rule = tables::CREATE_USER[0].rule;
+        assert_eq!(violations[0].rule, name_rule);
+        assert_eq!(
+            violations[0].to_string(),
+            format!("name has 2 characters (rule: {name_rule})")
         );
     }
 
