@@ -119,7 +119,7 @@ fn collect_object(
     for (name, property) in &object.properties {
         let property_required = required && object.required.contains(name);
         path.push(name.clone());
-        let resolved = resolve_boxed(spec, property)?;
+        let resolved = resolve(spec, property)?;
         if matches!(resolved.schema_kind, SchemaKind::Type(Type::Object(_))) {
             collect_object(spec, resolved, path, property_required, out)?;
         } else {
@@ -180,19 +180,13 @@ fn constraints(spec: &OpenAPI, schema: &Schema, field: &mut Field) -> anyhow::Re
     Ok(())
 }
 
-fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> anyhow::Result<&'a Schema> {
-    match schema {
-        ReferenceOr::Item(schema) => Ok(schema),
-        ReferenceOr::Reference { reference } => component(spec, reference),
-    }
-}
-
-fn resolve_boxed<'a>(
+/// A schema, or the component it refers to; `T` is `Schema` or `Box<Schema>` (properties).
+fn resolve<'a, T: std::borrow::Borrow<Schema>>(
     spec: &'a OpenAPI,
-    schema: &'a ReferenceOr<Box<Schema>>,
+    schema: &'a ReferenceOr<T>,
 ) -> anyhow::Result<&'a Schema> {
     match schema {
-        ReferenceOr::Item(schema) => Ok(schema),
+        ReferenceOr::Item(schema) => Ok(schema.borrow()),
         ReferenceOr::Reference { reference } => component(spec, reference),
     }
 }
