@@ -3,15 +3,16 @@
 //! The measuring itself lives in `crates/scalingo-db-bench`, which depends on the facade; the
 //! xtask only drives cargo, so code generation does not have to compile the whole client.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context as _;
 
 use crate::files::project_root;
 
-/// Builds and runs the benchmarks (all, or those named after `bench`: `download`, `auth`,
-/// `calls`, `cli`), streaming their output.
-pub fn run() -> anyhow::Result<()> {
+/// Builds and runs the benchmarks: all, or the sections named in `sections` (`download`, `auth`,
+/// `calls`, `cli`; the benchmark binary rejects any other name), streaming their output.
+pub fn run(sections: &[&str]) -> anyhow::Result<()> {
     let root = project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
@@ -22,10 +23,9 @@ pub fn run() -> anyhow::Result<()> {
         .status()
         .context("running cargo build")?;
     anyhow::ensure!(status.success(), "the release build failed");
-    let release = root.join("target").join("release");
-    let mut command = Command::new(release.join("scalingo-db-bench"));
-    let status = command
-        .args(std::env::args().skip(2))
+    let release = target_dir(&root, std::env::var_os("CARGO_TARGET_DIR")).join("release");
+    let status = Command::new(release.join("scalingo-db-bench"))
+        .args(sections)
         .current_dir(&root)
         .env("SANDBOX_BIN", release.join("scalingo-db-sandbox"))
         .env("CLI_BIN", release.join("scalingo-db"))
@@ -33,4 +33,29 @@ pub fn run() -> anyhow::Result<()> {
         .context("running the benchmarks")?;
     anyhow::ensure!(status.success(), "the benchmarks failed");
     Ok(())
+}
+
+/// Where the build above puts its output: `CARGO_TARGET_DIR` (relative to `root`, where cargo
+/// runs, when it is relative), else `root/target`.
+fn target_dir(root: &Path, cargo_target_dir: Option<std::ffi::OsString>) -> PathBuf {
+    match cargo_target_dir.filter(|dir| !dir.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::target_dir;
+
+    #[test]
+    fn target_dir_honours_cargo_target_dir() {
+        let root = Path::new("/repo");
+        assert_eq!(target_dir(root, None), Path::new("/repo/target"));
+        assert_eq!(target_dir(root, Some("".into())), Path::new("/repo/target"));
+        assert_eq!(target_dir(root, Some("out".into())), Path::new("/repo/out"));
+        assert_eq!(target_dir(root, Some("/tmp/t".into())), Path::new("/tmp/t"));
+    }
 }

@@ -25,9 +25,10 @@ commands:
   codegen [--check] [-v]   regenerate the client crate from openapi.yaml
                            --check  fail if the committed files are stale instead of writing them
                            -v       with --check, print a diff of what is stale
-  bench [download|auth|calls]...
-                           build in release mode and print the benchmark figures (see
-                           BENCHMARKS.md); needs curl and about 5 GiB of free disk
+  bench [download|auth|calls|cli]...
+                           build in release mode and print the benchmark figures, all of them
+                           or the sections named (see BENCHMARKS.md); needs curl and about
+                           5 GiB of free disk; valgrind, when installed, adds instruction counts
 ";
 
 #[allow(clippy::print_stdout)]
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["codegen", flags @ ..] => parse_codegen_flags(flags).and_then(codegen::run),
-        ["bench", ..] => bench::run(),
+        ["bench", sections @ ..] => bench::run(sections),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
