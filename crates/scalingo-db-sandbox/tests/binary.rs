@@ -3,8 +3,13 @@
 //! its state, on Ctrl-C (SIGINT) or SIGTERM.
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How long the binary may take to print its banner, to exit, or to answer one request: far more
+/// than it needs, even on a loaded machine; only there so that a hung binary fails the test.
+const BOUND: Duration = Duration::from_secs(10);
 
 /// Kills the child if a test fails before it stops it.
 struct Running(Child);
@@ -14,6 +19,41 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+impl Running {
+    /// Waits for the binary to exit; fails the test (and kills it) after [`BOUND`].
+    #[track_caller]
+    fn exit_within_bound(&mut self, after: &str) -> ExitStatus {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if let Some(exit) = self.0.try_wait().expect("wait") {
+                return exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {BOUND:?} {after}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What the binary wrote on stderr, once it has exited (the pipe is then at its end).
+    fn log(&mut self) -> String {
+        let mut log = String::new();
+        if let Some(mut stderr) = self.0.stderr.take() {
+            stderr.read_to_string(&mut log).expect("the binary's log");
+        }
+        log
+    }
+}
+
+/// An HTTP client whose requests fail rather than hang when the binary stops answering.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(BOUND)
+        .build()
+        .expect("an HTTP client")
 }
 
 #[test]
@@ -43,7 +83,7 @@ fn prints_its_urls_and_tokens_serves_them_and_stops_on_ctrl_c() {
         .build()
         .expect("runtime");
     let (status, body) = runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = client()
             .get(format!("{base}/api/databases/ad-bin-1/users"))
             .bearer_auth(token)
             .send()
@@ -60,16 +100,37 @@ fn prints_its_urls_and_tokens_serves_them_and_stops_on_ctrl_c() {
 
 #[test]
 fn a_bad_flag_is_refused_with_a_message() {
-    let output = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
-        .args(["--database", "ad-1:app:oracle"])
-        .output()
-        .expect("the binary runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Were the flag accepted, the binary would serve: on a port of its own (not the default
+    // 127.0.0.1:8700, which anything may hold), until the bound below kills it.
+    let mut running = spawn(sandbox(&["--database", "ad-1:app:oracle"]).stdout(Stdio::null()));
+    let exit = running.exit_within_bound("of starting with a bad --database");
+    let stderr = running.log();
+    assert_eq!(exit.code(), Some(2), "a usage error: {stderr}");
     assert!(
-        stderr.contains("unknown database type `oracle`"),
+        stderr.contains("--database") && stderr.contains("unknown database type `oracle`"),
         "{stderr}"
     );
+}
+
+/// The binary with `args`, on a free port, with no stdin and no API tokens from the environment.
+fn sandbox(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"));
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("SCALINGO_SANDBOX_API_TOKENS")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts `command` with its stderr kept for [`Running::log`].
+fn spawn(command: &mut Command) -> Running {
+    Running(
+        command
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts"),
+    )
 }
 
 /// Starts the binary on a free port with `args`; returns it and the lines of its banner.
@@ -78,30 +139,51 @@ fn start(args: &[&str]) -> (Running, Vec<String>) {
 }
 
 /// [`start`] with environment variables too. Its log (stderr) is kept for [`stop`]; a test sends
-/// few requests, so the pipe does not fill up.
+/// few requests, so the pipe does not fill up. Fails the test (and kills the binary) unless the
+/// whole banner comes within [`BOUND`].
 fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Running, Vec<String>) {
-    let child = Command::new(env!("CARGO_BIN_EXE_scalingo-db-sandbox"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("SCALINGO_SANDBOX_API_TOKENS")
-        .env("RUST_LOG", "info")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut running = Running(child);
+    let mut running = spawn(
+        sandbox(args)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped()),
+    );
+    // Read on a thread, so that a binary that stalls cannot block the test; the thread reads
+    // until the binary ends, so a late line on stdout never meets a closed pipe.
     let stdout = running.0.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let deadline = Instant::now() + BOUND;
     let mut banner = Vec::new();
-    for line in BufReader::new(stdout).lines().take(20) {
-        let line = line.expect("a line of the banner");
-        let done = line.starts_with("Press Ctrl-C");
-        banner.push(line);
-        if done {
-            break;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.starts_with("Press Ctrl-C");
+                banner.push(line);
+                if done {
+                    return (running, banner);
+                }
+            }
+            Err(why) => {
+                let _ = running.0.kill();
+                let _ = running.0.wait();
+                let ended = match why {
+                    mpsc::RecvTimeoutError::Timeout => format!("not within {BOUND:?}"),
+                    mpsc::RecvTimeoutError::Disconnected => "the binary ended".to_owned(),
+                };
+                panic!(
+                    "no whole banner ({ended}):\n{}\n--- stderr\n{}",
+                    banner.join("\n"),
+                    running.log()
+                );
+            }
         }
     }
-    (running, banner)
 }
 
 /// The base URL and the first database token a banner shows.
@@ -117,7 +199,7 @@ fn base_and_token(banner: &[String]) -> (String, String) {
     (base.to_owned(), token.to_owned())
 }
 
-/// Sends `signal` (`INT` or `TERM`), waits (at most 10 s) for a successful exit, and returns
+/// Sends `signal` (`INT` or `TERM`), waits (at most [`BOUND`]) for a successful exit, and returns
 /// what the binary wrote on stderr.
 fn stop(mut running: Running, signal: &str) -> String {
     let pid = running.0.id().to_string();
@@ -128,22 +210,12 @@ fn stop(mut running: Running, signal: &str) -> String {
             .expect("kill")
             .success()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(exit) = running.0.try_wait().expect("wait") {
-            assert!(exit.success(), "exit status after SIG{signal}: {exit}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no exit within 10 s of SIG{signal}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut log = String::new();
-    if let Some(mut stderr) = running.0.stderr.take() {
-        stderr.read_to_string(&mut log).expect("the binary's log");
-    }
+    let exit = running.exit_within_bound(&format!("of SIG{signal}"));
+    let log = running.log();
+    assert!(
+        exit.success(),
+        "exit status after SIG{signal}: {exit}\n--- stderr\n{log}"
+    );
     log
 }
 
@@ -179,7 +251,7 @@ fn keeps_users_across_runs(signal: &str) {
     let (running, banner) = start(&args);
     let (base, token) = base_and_token(&banner);
     let status = runtime.block_on(async {
-        reqwest::Client::new()
+        client()
             .post(users_url(&base))
             .bearer_auth(&token)
             .json(&serde_json::json!({"database_user": {"name": "kept-user"}}))
@@ -197,7 +269,7 @@ fn keeps_users_across_runs(signal: &str) {
     let (running, banner) = start(&args);
     let (base, token) = base_and_token(&banner);
     let body = runtime.block_on(async {
-        reqwest::Client::new()
+        client()
             .get(users_url(&base))
             .bearer_auth(&token)
             .send()
@@ -255,7 +327,7 @@ fn each_request_is_logged_with_its_route_template_and_no_token() {
         .build()
         .expect("runtime");
     let link = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = client();
         let status_of = |request: reqwest::RequestBuilder| async move {
             request
                 .send()

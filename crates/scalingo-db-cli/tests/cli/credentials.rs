@@ -72,6 +72,16 @@ fn assert_hidden(run: &Run, token: &str) {
     );
 }
 
+/// Neither stream of `run` shows a token the CLI holds without having been given it (every token
+/// the sandbox issues is a JWT, whose encoded header starts with `eyJ`), nor an `Authorization`
+/// value.
+#[track_caller]
+fn assert_no_bearer_token(run: &Run) {
+    for token in ["eyJ", "Bearer "] {
+        assert_hidden(run, token);
+    }
+}
+
 #[test]
 fn an_api_token_with_app_and_addon_reaches_the_database() {
     let remote = Remote::start();
@@ -178,11 +188,19 @@ fn tokens_never_appear_in_the_output_even_at_the_most_verbose() {
             run.stderr
         );
         assert_hidden(&run, DEFAULT_API_TOKEN);
+        // What was sent: the user token the API token was exchanged for, and the database token
+        // obtained with it.
+        assert_no_bearer_token(&run);
 
         let token = remote.sandbox.database_token(DEFAULT_DATABASE);
+        assert!(
+            token.starts_with("eyJ"),
+            "assert_no_bearer_token expects JWTs"
+        );
         let run = remote.with_database_token(&work, &token, &args).expect(0);
         assert!(run.stderr.contains("list_"), "{}", run.stderr);
         assert_hidden(&run, &token);
+        assert_no_bearer_token(&run);
     }
 }
 
@@ -202,23 +220,20 @@ fn the_sandbox_ignores_the_environments_tokens() {
 #[test]
 fn an_unreachable_api_fails_with_exit_1_and_names_the_url() {
     let work = Workdir::new();
-    // A loopback port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let url = format!("http://127.0.0.1:{port}/api");
+    // Port 1 (tcpmux): nothing listens there, and the system never hands it out to a test that
+    // binds port 0, as a port found free then closed could be.
+    let url = "http://127.0.0.1:1/api";
     work.cli([
         "--addon",
         DEFAULT_DATABASE,
         "--db-api-url",
-        &url,
+        url,
         "users",
         "list",
     ])
     .env("SCALINGO_DB_TOKEN", "any-token")
     .run()
-    .fails(1, &["could not connect", &url]);
+    .fails(1, &["could not connect", url]);
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn a_taken_user_name_is_refused_by_the_api() {
         ["users", "create", "app-writer", "--password-stdin"],
         format!("{PASSWORD}\n"),
     )
-    .fails(2, &["422", "already been taken"]);
+    .fails(2, &["422", "name has already been taken"]);
 }
 
 #[test]
@@ -131,6 +131,11 @@ fn usage_errors_exit_2_and_show_the_usage() {
         .fails(2, &["--region", "known regions: osc-fr1"]);
     work.run(["backups", "wait", UNKNOWN_BACKUP, "--timeout", "0"])
         .fails(2, &["--timeout", "not a positive duration"]);
-    work.run(["users", "list", "--quiet", "--verbose"])
-        .fails(2, &["cannot be used with"]);
+    work.run(["users", "list", "--quiet", "--verbose"]).fails(
+        2,
+        &[
+            "'--quiet' cannot be used with '--verbose",
+            "Usage: scalingo-db users list",
+        ],
+    );
 }

@@ -18,19 +18,36 @@ fn assert_plain(run: &Run) {
 fn piped_output_has_no_colour_codes_by_default() {
     let work = Workdir::new();
     let id = id_of(&work.done_backup());
-    for args in [
-        vec!["users", "list"],
-        vec!["backups", "list"],
-        vec!["backups", "show", &id],
-        vec!["users", "reset-password", "ghost-user"],
-    ] {
-        assert_plain(&work.run(&args));
+    // Each run with its exit code and what `--color always` would colour: table headers (bold),
+    // statuses, the `error:` label.
+    let runs: [(&[&str], i32, &str, &str); 4] = [
+        (&["users", "list"], 0, "NAME ", ""),
+        (&["backups", "list"], 0, "  done\n", ""),
+        (&["backups", "show", &id], 0, "Status   done\n", ""),
+        (&["users", "reset-password", "ghost-user"], 4, "", "error: "),
+    ];
+    for (args, code, stdout, stderr) in runs {
+        let run = work.run(args).expect(code);
+        assert_plain(&run);
+        assert!(run.stdout.contains(stdout), "{args:?}: {:?}", run.stdout);
+        assert!(run.stderr.starts_with(stderr), "{args:?}: {:?}", run.stderr);
     }
-    assert_plain(&work.cli(["--help"]).run().expect(0));
+    let help = work.cli(["--help"]).run().expect(0);
+    assert_plain(&help);
+    assert!(
+        help.stdout.contains("Usage: scalingo-db"),
+        "{}",
+        help.stdout
+    );
 
     let id = work.start_backup();
     let waited = work.run(["backups", "wait", &id]).expect(0);
     assert_plain(&waited);
+    assert!(
+        waited.stderr.ends_with(&format!("backup {id} is done\n")),
+        "{:?}",
+        waited.stderr
+    );
 }
 
 #[test]
@@ -42,12 +59,14 @@ fn no_color_keeps_colours_off_unless_color_always() {
         .run()
         .expect(0);
     assert_plain(&auto);
+    assert!(auto.stdout.contains("  done\n"), "{:?}", auto.stdout);
     let failed = work
         .sandbox(["--color", "auto", "users", "delete", "ghost-user", "--yes"])
         .env("NO_COLOR", "1")
         .run()
         .expect(4);
     assert_plain(&failed);
+    assert!(failed.stderr.starts_with("error: "), "{:?}", failed.stderr);
 
     let always = work
         .sandbox([
@@ -86,12 +105,14 @@ fn clicolor_force_colours_piped_output_and_clicolor_0_keeps_it_plain() {
         .run()
         .expect(0);
     assert_plain(&never);
+    assert!(never.stdout.contains("  done\n"), "{:?}", never.stdout);
     let off = work
         .sandbox(["backups", "list"])
         .env("CLICOLOR", "0")
         .run()
         .expect(0);
     assert_plain(&off);
+    assert!(off.stdout.contains("  done\n"), "{:?}", off.stdout);
 }
 
 #[test]
