@@ -90,7 +90,7 @@ async fn a_product_name_goes_before_the_crate_user_agent() {
         .mock_async(|when, then| {
             when.header(
                 "user-agent",
-                format!("my-tool/1.2 scalingo-db-rs/{}", env!("CARGO_PKG_VERSION")),
+                format!("my-tool/1.2 {}", scalingo_db::default_user_agent()),
             );
             then.status(200).json_body(json!({"database-users": []}));
         })
@@ -106,4 +106,9 @@ async fn a_product_name_goes_before_the_crate_user_agent() {
     client.users().list().await.expect("list");
 
     mock.assert_async().await;
+    // The crate's own part names the crate and its version.
+    assert_eq!(
+        scalingo_db::default_user_agent(),
+        format!("scalingo-db-rs/{}", env!("CARGO_PKG_VERSION"))
+    );
 }

@@ -14,18 +14,20 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FAST_RETRIES, api_token_builder};
+use crate::support::{FAST_RETRIES, api_token_builder, nothing_listening, sandbox_builder};
 use scalingo_db::{Client, Error, NewUser, RetryPolicy};
 use scalingo_db_sandbox::{
-    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
+    DEFAULT_API_TOKEN, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
 
 use crate::telemetry::capture;
 
-/// The time limit of a call when a time-out is the fault under test...
-const SHORT_TIMEOUT: Duration = Duration::from_millis(150);
-/// ...and the server's delay that exceeds it.
-const LONG_DELAY: Duration = Duration::from_millis(300);
+/// The time limit of a call when a time-out is the fault under test (every attempt of the call
+/// has it, so it leaves room for a loaded machine's answers)...
+const SHORT_TIMEOUT: Duration = Duration::from_millis(200);
+/// ...and the server's delay that exceeds it ten times over, so that a stalled test thread cannot
+/// see the late answer before its own time-out.
+const LONG_DELAY: Duration = Duration::from_secs(2);
 /// The time limit of every other call: never reached on loopback.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -243,10 +245,7 @@ impl Case {
         let sandbox = Sandbox::start(SandboxConfig::default())
             .await
             .expect("sandbox starts");
-        let client = Client::builder()
-            .base_url(sandbox.database_api_url())
-            .database_id(DEFAULT_DATABASE)
-            .token(sandbox.database_token(DEFAULT_DATABASE))
+        let client = sandbox_builder(&sandbox)
             .request_timeout(request_timeout)
             .retry(policy)
             .build()
@@ -352,9 +351,9 @@ async fn repeatable_case(kind: Kind, op: Op, times: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// One fault of `kind` on a creating `op`: sent once, the typed error, and nothing created twice
-/// (created once when the server did handle the request, i.e. the body was cut).
-async fn creating_case(kind: Kind, op: Op) -> Result<(), String> {
+/// One fault of `kind` on a creating `op`, first half: sent once, and the typed error. The case
+/// is returned for [`creating_outcome`], once the server is done with any late request.
+async fn creating_call(kind: Kind, op: Op) -> Result<Case, String> {
     let case = Case::start(kind.request_timeout(), FAST_RETRIES).await;
     case.sandbox
         .faults()
@@ -377,11 +376,13 @@ async fn creating_case(kind: Kind, op: Op) -> Result<(), String> {
         "{label}: {} requests, expected exactly one",
         case.requests(op)
     );
+    Ok(case)
+}
 
-    if kind == Kind::TimeOut {
-        // Whatever the server does with the late request, it has done it by now.
-        tokio::time::sleep(LONG_DELAY + Duration::from_millis(50)).await;
-    }
+/// The second half of [`creating_call`]: nothing created twice (created once when the server
+/// did handle the request, i.e. the body was cut), and still one request.
+async fn creating_outcome(case: &Case, kind: Kind, op: Op) -> Result<(), String> {
+    let label = format!("{op:?} after 1 × {kind:?}");
     let created = match op {
         Op::CreateBackup => case.backup_count().await - 1,
         Op::CreateUser => case
@@ -427,8 +428,20 @@ async fn check_kind(kind: Kind) {
             }
         }
     }
+    let mut called = Vec::new();
     for op in CREATING {
-        if let Err(failure) = creating_case(kind, op).await {
+        match creating_call(kind, op).await {
+            Ok(case) => called.push((op, case)),
+            Err(failure) => failures.push(failure),
+        }
+    }
+    if kind == Kind::TimeOut {
+        // Whatever the servers do with the late requests, they have done it by now (one wait
+        // for all the cases).
+        tokio::time::sleep(LONG_DELAY + Duration::from_millis(500)).await;
+    }
+    for (op, case) in &called {
+        if let Err(failure) = creating_outcome(case, kind, *op).await {
             failures.push(failure);
         }
     }
@@ -483,14 +496,6 @@ async fn a_truncated_body_is_retried_except_for_creating_posts_which_create_once
 #[tokio::test]
 async fn a_200_that_is_not_json_is_never_retried() {
     check_kind(Kind::NotJson200).await;
-}
-
-/// `http://127.0.0.1:<port>` where nothing listens.
-fn nothing_listening() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = listener.local_addr().expect("its address").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -548,12 +553,9 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
         (nowhere.clone(), nowhere.clone(), "exchange_api_token"),
         (sandbox.base_url(), nowhere.clone(), "get_addon_token"),
     ] {
-        let client = Client::builder()
-            .base_url(sandbox.database_api_url())
+        let client = api_token_builder(&sandbox, DEFAULT_API_TOKEN)
             .auth_url(auth_url)
             .main_api_url(main_api_url)
-            .database_id(DEFAULT_DATABASE)
-            .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
             .retry(FAST_RETRIES)
             .build()
             .expect("valid client settings");

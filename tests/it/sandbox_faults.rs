@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::support::sandbox_builder;
 use scalingo_db::{Client, Error, RetryPolicy};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
@@ -19,10 +20,7 @@ async fn start(config: SandboxConfig, request_timeout: Duration) -> (Sandbox, Cl
 }
 
 fn client(sandbox: &Sandbox, request_timeout: Duration) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
-        .token(sandbox.database_token(DEFAULT_DATABASE))
+    sandbox_builder(sandbox)
         .request_timeout(request_timeout)
         .retry(RetryPolicy::none())
         .build()
@@ -174,17 +172,20 @@ async fn a_truncated_body_is_an_error() {
 
 #[tokio::test]
 async fn a_delay_longer_than_the_time_limit_is_a_timeout() {
+    // Twenty times the time limit: a stalled test thread cannot see the answer before its own
+    // time-out (the late request goes on in the server; nothing waits for it).
     let (sandbox, impatient) = start(SandboxConfig::default(), Duration::from_millis(100)).await;
     sandbox.faults().inject(FaultRule::new(
         "list_backups",
         1,
-        Fault::delay(Duration::from_millis(300)),
+        Fault::delay(Duration::from_secs(2)),
     ));
     match impatient.backups().list().await {
         Err(Error::Timeout { .. }) => {}
         other => panic!("expected a timeout, got {other:?}"),
     }
 
+    // Ten times the delay.
     let patient = client(&sandbox, Duration::from_secs(3));
     sandbox.faults().inject(FaultRule::new(
         "list_backups",
@@ -378,9 +379,7 @@ async fn counters_count_every_request_faulted_ones_included() {
     assert_eq!(snapshot.values().sum::<u64>(), counters.total());
 
     // Refused requests count too (401, 400).
-    let stranger = Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
+    let stranger = sandbox_builder(&sandbox)
         .token("garbage")
         .build()
         .expect("client");
@@ -431,7 +430,6 @@ async fn control_routes_inject_faults_count_and_issue_tokens_over_http() {
         Duration::from_secs(5),
     )
     .await;
-    assert!(sandbox.config().control_routes);
     let http = reqwest::Client::new();
     let base = sandbox.base_url();
 
@@ -507,9 +505,7 @@ async fn control_routes_inject_faults_count_and_issue_tokens_over_http() {
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.expect("JSON");
     let token = body["token"].as_str().expect("a token").to_owned();
-    let issued = Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
+    let issued = sandbox_builder(&sandbox)
         .token(token)
         .build()
         .expect("client");

@@ -2,17 +2,12 @@
 //! and backups, and the file never holds a password in clear.
 
 use scalingo_db::{Client, NewUser};
-use scalingo_db_sandbox::{DEFAULT_DATABASE, Sandbox, SandboxConfig, SandboxState};
+use scalingo_db_sandbox::{Sandbox, SandboxConfig, SandboxState};
 
-use crate::support::PASSWORD;
+use crate::support::{PASSWORD, sandbox_builder};
 
 fn client(sandbox: &Sandbox) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
-        .token(sandbox.database_token(DEFAULT_DATABASE))
-        .build()
-        .expect("client")
+    sandbox_builder(sandbox).build().expect("client")
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::support::sandbox_builder_of;
 use scalingo_db::types::{CreateUserRequest, NewDatabaseUser};
 use scalingo_db::{Client, DatabaseUser, Error, NewUser, Password, PasswordEncryption, Validation};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, Sandbox, SandboxConfig};
@@ -19,10 +20,7 @@ async fn start(database: &str, validation: Validation) -> (Sandbox, Client) {
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
         .expect("sandbox starts");
-    let client = Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(database)
-        .token(sandbox.database_token(database))
+    let client = sandbox_builder_of(&sandbox, database)
         .validation(validation)
         .build()
         .expect("valid client settings");

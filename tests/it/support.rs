@@ -1,9 +1,10 @@
-//! Shared fixtures: a client pointed at a mock server, and the headers every API call carries.
+//! Shared fixtures: a client pointed at a mock server or at the sandbox, the headers every API
+//! call carries, an address where nothing listens, and the check that an error shows no token.
 
 use std::time::Duration;
 
 use httpmock::{MockServer, When};
-use scalingo_db::{Client, ClientBuilder, RetryPolicy};
+use scalingo_db::{Client, ClientBuilder, Error, RetryPolicy};
 use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox};
 
 /// The database every test manages.
@@ -47,11 +48,45 @@ pub fn api_token_builder(sandbox: &Sandbox, api_token: &str) -> ClientBuilder {
         .api_token(api_token, DEFAULT_APP)
 }
 
+/// A client of the sandbox's default database with a database token the sandbox issued, as the
+/// addon token endpoint would (settings can still be changed before `build`, the token too).
+pub fn sandbox_builder(sandbox: &Sandbox) -> ClientBuilder {
+    sandbox_builder_of(sandbox, DEFAULT_DATABASE)
+}
+
+/// [`sandbox_builder`] for another of the sandbox's databases.
+pub fn sandbox_builder_of(sandbox: &Sandbox, database: &str) -> ClientBuilder {
+    Client::builder()
+        .base_url(sandbox.database_api_url())
+        .database_id(database)
+        .token(sandbox.database_token(database))
+}
+
+/// `http://127.0.0.1:1`, where no server listens: nothing listens on port 1 (tcpmux), and the
+/// kernel never hands it out as an ephemeral port, so no test (nor its sandbox) can take it, and a
+/// connection is refused at once.
+pub fn nothing_listening() -> String {
+    "http://127.0.0.1:1".to_owned()
+}
+
+/// Fails if `error` shows a token in its `Display` or `Debug`: the client's database token, a
+/// link's `token=` parameter, or any token of the sandbox (they are JWTs, so they all begin with
+/// `eyJ`).
+pub fn assert_no_token(error: &Error, database_token: &str) {
+    let shown = format!("{error} | {error:?}");
+    assert!(
+        !shown.contains(database_token),
+        "the database token is shown: {shown}"
+    );
+    assert!(!shown.contains("token="), "a link token is shown: {shown}");
+    assert!(!shown.contains("eyJ"), "a sandbox token is shown: {shown}");
+}
+
 /// The headers of every authenticated API call.
 pub fn api_headers(when: When) -> When {
     when.header("authorization", format!("Bearer {TOKEN}"))
         .header("accept", "application/json")
-        .header_prefix("user-agent", "scalingo-db-rs/")
+        .header("user-agent", scalingo_db::default_user_agent())
         .header_missing("api-version")
 }
 

@@ -7,15 +7,21 @@
 //! The log is captured with a `tracing_subscriber::fmt` subscriber set as the default of the test
 //! thread only, on a current-thread runtime so that the client and the in-process sandbox run on
 //! that thread. [`capture`] and [`Captured`] are shared with `retries.rs`, which counts attempts.
+//! Tests run in parallel, so a global default that leaves every callsite undecided
+//! ([`Undecided`]) keeps `tracing` from caching "never" for a callsite another test reached first.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 
-use crate::support::{FAST_RETRIES, api_token_builder};
+use crate::support::{FAST_RETRIES, api_token_builder, sandbox_builder};
 use scalingo_db::{Client, Error, NewUser};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -126,17 +132,71 @@ impl Captured {
     }
 }
 
+/// The global default subscriber of this test binary: it records nothing, but answers
+/// "sometimes" for every callsite and hints that any level may be enabled.
+///
+/// `tracing` caches each callsite's interest for the whole process, computed when the callsite is
+/// first reached. With only thread-local subscribers, a callsite first reached on a thread that
+/// captures nothing, while at most one subscriber is alive, is cached as "never" (`tracing-core`
+/// then asks only the current thread's default, none: tokio-rs/tracing#3611), and a test that
+/// captures on its own thread silently misses it. With this subscriber registered for the whole
+/// process, the combined interest of a callsite is never "never": every event and span asks the
+/// current thread's subscriber, and the maximum level stays TRACE.
+struct Undecided;
+
+impl tracing::Subscriber for Undecided {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+
+    // Never called: nothing is enabled.
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
 /// Captures everything at DEBUG and above logged on this thread, spans' closing included, until
 /// the guard is dropped.
 pub(crate) fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    capture_at(Level::DEBUG)
+}
+
+/// Captures everything at `level` and above logged on this thread, spans' closing included, until
+/// the guard is dropped.
+pub(crate) fn capture_at(level: Level) -> (Captured, tracing::subscriber::DefaultGuard) {
+    static GLOBAL_DEFAULT: Once = Once::new();
+    GLOBAL_DEFAULT.call_once(|| {
+        tracing::subscriber::set_global_default(Undecided)
+            .expect("nothing else sets the global default of the test binary");
+    });
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(level)
         .with_writer(captured.clone())
         .with_ansi(false)
         .with_span_events(FmtSpan::CLOSE)
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
+    // A callsite cached as "never" before the global default existed is asked again.
+    tracing::callsite::rebuild_interest_cache();
     (captured, guard)
 }
 
@@ -144,11 +204,9 @@ async fn start(config: SandboxConfig) -> Sandbox {
     Sandbox::start(config).await.expect("sandbox starts")
 }
 
-/// A client of [`DEFAULT_DATABASE`] with a database token the sandbox issued.
+/// A client of [`DEFAULT_DATABASE`] with `token`, a database token the sandbox issued.
 fn token_client(sandbox: &Sandbox, token: &str) -> Client {
-    Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
+    sandbox_builder(sandbox)
         .token(token)
         .retry(FAST_RETRIES)
         .build()
@@ -319,7 +377,8 @@ async fn no_secret_ever_reaches_the_log() {
     .await;
     let client = api_token_client(&sandbox);
     let downloads = tempfile::tempdir().expect("temporary directory");
-    let (captured, _guard) = capture();
+    // Everything, TRACE included: no level may carry a secret.
+    let (captured, _guard) = capture_at(Level::TRACE);
 
     // Tokens exchanged and used, then refreshed after a 401.
     client.users().list().await.expect("list users");

@@ -3,13 +3,17 @@
 //! ending in `Error::BackupFailed`; a timeout that names the backup and its status; a polling
 //! interval that grows and stops growing at its maximum; polls retried or not like any call; and
 //! the most recent done backup, whatever is still running.
+//!
+//! Where a test needs a backup seen in a given status, the sandbox's answers are forced with
+//! injected faults rather than caught in a timed phase: a loaded machine can sleep through a
+//! phase, never through an answer.
 
 use std::time::{Duration, Instant};
 
-use crate::support::FAST_RETRIES;
+use crate::support::{FAST_RETRIES, assert_no_token, sandbox_builder};
 use scalingo_db::{Backup, BackupStatus, Client, Error, WaitOptions};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The sandbox operation `wait` polls.
 const GET: &str = "get_backup";
@@ -19,9 +23,7 @@ const GET: &str = "get_backup";
 async fn start(config: SandboxConfig) -> (Sandbox, Client, String) {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let token = sandbox.database_token(DEFAULT_DATABASE);
-    let client = Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(DEFAULT_DATABASE)
+    let client = sandbox_builder(&sandbox)
         .token(token.clone())
         .retry(FAST_RETRIES)
         .build()
@@ -42,6 +44,11 @@ fn timed(scheduled: Duration, running: Duration) -> SandboxConfig {
 /// Backups that stay scheduled for longer than any test waits.
 fn never_done() -> SandboxConfig {
     timed(Duration::from_secs(30), Duration::ZERO)
+}
+
+/// Backups that are done as soon as they are created (though `create` answers `scheduled`).
+fn done_at_once() -> SandboxConfig {
+    timed(Duration::ZERO, Duration::ZERO)
 }
 
 fn options(initial_ms: u64, max_ms: u64, timeout_ms: Option<u64>) -> WaitOptions {
@@ -65,22 +72,55 @@ fn with_status(backup: &Backup, status: &str) -> Fault {
     }
 }
 
-/// Fails if `error` shows the client's database token, or any sandbox token (JWTs: `eyJ...`).
-fn assert_no_token(error: &Error, token: &str) {
-    let shown = format!("{error} | {error:?}");
-    assert!(!shown.contains(token), "the token is shown: {shown}");
-    assert!(!shown.contains("eyJ"), "a token is shown: {shown}");
+/// `list_backups`' answer as the service sends it while `backup_id` is `status` (`scheduled`:
+/// not started, no size; `running`: no size yet), the other backups as they are now.
+async fn listed_while(client: &Client, backup_id: &str, status: &str) -> Fault {
+    let backups = client.backups().list().await.expect("list");
+    let mut backups = serde_json::to_value(backups).expect("backups serialise");
+    let mut found = false;
+    for backup in backups.as_array_mut().expect("a list") {
+        if backup["id"] == backup_id {
+            backup["status"] = json!(status);
+            backup["size"] = Value::Null;
+            if status == "scheduled" {
+                backup["started_at"] = Value::Null;
+            }
+            found = true;
+        }
+    }
+    assert!(found, "{backup_id} is not listed: {backups}");
+    Fault::Status {
+        status: 200,
+        body: json!({ "database_backups": backups }).to_string(),
+        content_type: Some("application/json".to_owned()),
+        headers: vec![],
+    }
+}
+
+/// The intervals `wait` sleeps between its first `count + 1` polls: `initial_ms`, growing by half
+/// after each poll, up to `max_ms` (`None`: no maximum).
+fn intervals(initial_ms: u64, max_ms: Option<u64>, count: usize) -> Vec<Duration> {
+    let max = max_ms.map_or(Duration::MAX, Duration::from_millis);
+    let mut interval = Duration::from_millis(initial_ms);
+    let mut intervals = Vec::with_capacity(count);
+    for _ in 0..count {
+        intervals.push(interval);
+        interval = (interval + interval / 2).min(max);
+    }
+    intervals
 }
 
 #[tokio::test]
 async fn wait_follows_a_backup_from_scheduled_through_running_to_done() {
-    let (sandbox, client, _) = start(timed(
-        Duration::from_millis(200),
-        Duration::from_millis(200),
-    ))
-    .await;
+    let (sandbox, client, _) = start(done_at_once()).await;
     let created = client.backups().create().await.expect("create");
     assert_eq!(created.status, BackupStatus::Scheduled);
+    // Two polls see it scheduled, two running, then it is done as the sandbox has it.
+    for status in ["scheduled", "running"] {
+        sandbox
+            .faults()
+            .inject(FaultRule::new(GET, 2, with_status(&created, status)));
+    }
     sandbox.counters().reset();
 
     let started = Instant::now();
@@ -114,13 +154,17 @@ async fn wait_follows_a_backup_from_scheduled_through_running_to_done() {
         ],
         "each status once, in order"
     );
-    assert!(
-        waited >= Duration::from_millis(350),
-        "returned before the backup could be done: {waited:?}"
+    assert_eq!(
+        sandbox.counters().get(GET),
+        5,
+        "polled until the backup was done, and no more"
     );
-    assert!(waited < Duration::from_secs(2), "{waited:?}");
-    let polls = sandbox.counters().get(GET);
-    assert!((3..=20).contains(&polls), "{polls} polls");
+    let slept: Duration = intervals(20, Some(100), 4).into_iter().sum();
+    assert!(
+        waited >= slept,
+        "the wait did not sleep between its polls: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
 }
 
 #[tokio::test]
@@ -222,44 +266,90 @@ async fn a_backup_still_scheduled_at_the_timeout_ends_the_wait() {
     assert!(sandbox.counters().get(GET) >= 2);
 }
 
-/// How many times `wait` polls a backup that never ends, until `timeout_ms`.
-async fn polls_until_timeout(initial_ms: u64, max_ms: u64, timeout_ms: u64) -> u64 {
-    let (sandbox, client, _) = start(never_done()).await;
+/// When `wait` polled, told by its callback: the backup's status changes at every poll (as no
+/// real backup's does), `changes` times, then the backup is done.
+async fn poll_times(initial_ms: u64, max_ms: u64, changes: usize) -> Vec<Instant> {
+    let (sandbox, client, _) = start(done_at_once()).await;
     let created = client.backups().create().await.expect("create");
+    for change in 0..changes {
+        let status = if change % 2 == 0 {
+            "scheduled"
+        } else {
+            "running"
+        };
+        sandbox
+            .faults()
+            .inject(FaultRule::new(GET, 1, with_status(&created, status)));
+    }
     sandbox.counters().reset();
-    let started = Instant::now();
-    let outcome = client
+    let mut polled = Vec::new();
+    let done = client
         .backups()
         .wait(
             &created.id,
-            options(initial_ms, max_ms, Some(timeout_ms)),
-            |_| {},
+            options(initial_ms, max_ms, Some(30_000)),
+            |_| polled.push(Instant::now()),
         )
-        .await;
-    assert!(matches!(outcome, Err(Error::Timeout { .. })), "{outcome:?}");
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(timeout_ms)
-            && waited < Duration::from_millis(timeout_ms + 700),
-        "{waited:?}"
+        .await
+        .expect("done after the changes");
+    assert_eq!(done.status, BackupStatus::Done);
+    assert_eq!(sandbox.counters().get(GET), changes as u64 + 1);
+    assert_eq!(
+        polled.len(),
+        changes + 1,
+        "every poll saw a new status, so every poll called back"
     );
-    sandbox.counters().get(GET)
+    polled
+}
+
+/// The time between each poll and the next.
+fn gaps(polled: &[Instant]) -> Vec<Duration> {
+    polled.windows(2).map(|pair| pair[1] - pair[0]).collect()
+}
+
+/// Fails unless every gap between two polls lasted at least the interval `wait` had to sleep
+/// there (a gap is that sleep plus one answer's time, however loaded the machine).
+fn assert_slept_at_least(gaps: &[Duration], intervals: &[Duration]) {
+    assert_eq!(gaps.len(), intervals.len());
+    for (index, (gap, interval)) in gaps.iter().zip(intervals).enumerate() {
+        assert!(
+            gap >= interval,
+            "poll {} came {gap:?} after the previous one, before the {interval:?} interval: {gaps:?}",
+            index + 1
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_polling_interval_grows() {
-    // A fixed 50 ms interval would poll about 21 times in a second; growing by half from 50 ms
-    // up to 200 ms, it polls at about 0, 50, 125, 237, 406, 606, 806 and 1000 ms.
-    let polls = polls_until_timeout(50, 200, 1000).await;
-    assert!((5..=12).contains(&polls), "{polls} polls in 1 s");
+    // Growing by half from 50 ms up to 200 ms: 50, 75, 112, 168, 200, 200 and 200 ms between
+    // the eight polls, about 1 s in all. A fixed 50 ms interval would poll 21 times in that time.
+    let gaps = gaps(&poll_times(50, 200, 7).await);
+    let expected = intervals(50, Some(200), 7);
+    assert_slept_at_least(&gaps, &expected);
+    // And no more than that, but for the answers' time.
+    let waited: Duration = gaps.iter().sum();
+    let slept: Duration = expected.iter().sum();
+    assert!(
+        waited < slept + Duration::from_secs(1),
+        "{waited:?} between the first and last polls: {gaps:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_polling_interval_stops_growing_at_its_maximum() {
-    // Capped at 100 ms: about 0, 20, 50, 95, 162, 262, 362, ... 1462 and 1500 ms, 19 polls. Had
-    // it kept growing by half, it would poll about 10 times.
-    let polls = polls_until_timeout(20, 100, 1500).await;
-    assert!((14..=22).contains(&polls), "{polls} polls in 1.5 s");
+    // Capped at 40 ms: 20, 30, then 40 ms between the twelve polls. Had it kept growing by half,
+    // the last six gaps would add up to more than 3 s (152, 228, 342, 513, 769, 1153 ms); capped,
+    // they add up to 240 ms and six answers' time.
+    let gaps = gaps(&poll_times(20, 40, 11).await);
+    assert_slept_at_least(&gaps, &intervals(20, Some(40), 11));
+    let uncapped_late: Duration = intervals(20, None, 11)[5..].iter().sum();
+    assert!(uncapped_late > Duration::from_secs(3), "{uncapped_late:?}");
+    let late: Duration = gaps[5..].iter().sum();
+    assert!(
+        late < Duration::from_secs(1),
+        "the last six gaps took {late:?}, as if the interval kept growing: {gaps:?}"
+    );
 }
 
 #[tokio::test]
@@ -318,11 +408,7 @@ async fn a_poll_that_fails_transiently_is_retried_and_a_refusal_ends_the_wait() 
 
 #[tokio::test]
 async fn latest_done_is_the_newest_done_backup_whatever_is_still_running() {
-    let (_sandbox, client, _) = start(timed(
-        Duration::from_millis(200),
-        Duration::from_millis(200),
-    ))
-    .await;
+    let (sandbox, client, _) = start(done_at_once()).await;
     let backups = client.backups().list().await.expect("list");
     assert_eq!(backups.len(), 1);
     let seeded = backups[0].clone();
@@ -333,52 +419,38 @@ async fn latest_done_is_the_newest_done_backup_whatever_is_still_running() {
         "the seeded periodic backup"
     );
 
-    // While the new backup is scheduled, then running, the seeded one is still the latest done.
-    let first = client.backups().create().await.expect("create");
-    let latest = client.backups().latest_done().await.expect("latest_done");
-    assert_eq!(latest.map(|backup| backup.id), Some(seeded.id.clone()));
-    let mut running_checked = false;
-    for _ in 0..50 {
-        let status = client.backups().get(&first.id).await.expect("get").status;
-        if status == BackupStatus::Running {
+    // While a new backup is scheduled, then running (the list is answered so), the newest done
+    // backup is still the one before it; once it is done, it is the new one. Twice.
+    let mut previous = seeded;
+    for round in ["first", "second"] {
+        let created = client.backups().create().await.expect("create");
+        for status in ["scheduled", "running"] {
+            let listed = listed_while(&client, &created.id, status).await;
+            sandbox
+                .faults()
+                .inject(FaultRule::new("list_backups", 1, listed));
             let latest = client.backups().latest_done().await.expect("latest_done");
-            let backups = client.backups().list().await.expect("list");
-            // Only meaningful if the backup was still running when the list was read.
-            if backups[0].status == BackupStatus::Running {
-                assert_eq!(latest.map(|backup| backup.id), Some(seeded.id.clone()));
-                running_checked = true;
-                break;
-            }
+            assert_eq!(
+                latest.map(|backup| backup.id),
+                Some(previous.id.clone()),
+                "{round} backup {status}"
+            );
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = client
+            .backups()
+            .wait(&created.id, options(20, 50, Some(5000)), |_| {})
+            .await
+            .expect("done");
+        let latest = client
+            .backups()
+            .latest_done()
+            .await
+            .expect("latest_done")
+            .expect("a done backup");
+        assert_eq!(latest.id, created.id, "the {round} backup, once done");
+        assert_eq!(latest, done);
+        previous = done;
     }
-    assert!(running_checked, "the new backup was never seen running");
-
-    let done = client
-        .backups()
-        .wait(&first.id, options(20, 50, Some(5000)), |_| {})
-        .await
-        .expect("done");
-    let latest = client
-        .backups()
-        .latest_done()
-        .await
-        .expect("latest_done")
-        .expect("a done backup");
-    assert_eq!(latest.id, first.id, "the new backup, once done");
-    assert_eq!(latest, done);
-
-    // A second one: the first stays the latest done until the second is done.
-    let second = client.backups().create().await.expect("create");
-    let latest = client.backups().latest_done().await.expect("latest_done");
-    assert_eq!(latest.map(|backup| backup.id), Some(first.id.clone()));
-    client
-        .backups()
-        .wait(&second.id, options(20, 50, Some(5000)), |_| {})
-        .await
-        .expect("done");
-    let latest = client.backups().latest_done().await.expect("latest_done");
-    assert_eq!(latest.map(|backup| backup.id), Some(second.id));
 }
 
 #[tokio::test]
