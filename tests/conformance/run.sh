@@ -25,9 +25,8 @@ json_field() { python3 -c "import json,sys; print($1)"; }
 
 export SANDBOX_APP="sandbox-app"
 export SANDBOX_DATABASE="ad-5a4b0d7e-sandbox-postgresql"
-api_token="$(grep -m1 'API token:' "$log" | awk '{print $NF}')"
-export SANDBOX_API_TOKEN_BASIC="$(printf ':%s' "$api_token" | base64 -w0)"
-export SANDBOX_USER_TOKEN="$(curl -fsS -X POST -u ":$api_token" "$base/v1/tokens/exchange" \
+export SANDBOX_API_TOKEN="$(grep -m1 'API token:' "$log" | awk '{print $NF}')"
+export SANDBOX_USER_TOKEN="$(curl -fsS -X POST -u ":$SANDBOX_API_TOKEN" "$base/v1/tokens/exchange" \
   | json_field 'json.load(sys.stdin)["token"]')"
 export SANDBOX_DATABASE_TOKEN="$(curl -fsS -X POST -H "Authorization: Bearer $SANDBOX_USER_TOKEN" \
   "$base/v1/apps/$SANDBOX_APP/addons/$SANDBOX_DATABASE/token" \

@@ -3,6 +3,7 @@
 //! Every test talks to a real HTTP server on loopback: httpmock, with the helpers generated from
 //! openapi.yaml where they fit, for exact wire formats; the in-process sandbox for behaviour.
 
+mod contract;
 mod support;
 
 mod api_token_auth;
@@ -20,3 +21,4 @@ mod telemetry;
 mod users_wire;
 mod validation_table;
 mod wait;
+mod wire_matrix;

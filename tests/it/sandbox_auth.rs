@@ -1,32 +1,45 @@
 //! Authentication against the in-process sandbox: the platform's token flow over plain HTTP (API
-//! token → user token → database token, JWTs whose `exp` says when they end), the facade's
-//! refusals for unusable, misplaced and expired database tokens, and the JSON answers of
-//! unauthenticated requests, unknown routes and wrong methods.
+//! token → user token → database token, JWTs whose `exp` says when they end), token lifetimes to
+//! the millisecond on a clock the test moves, the facade's refusals for unusable, misplaced and
+//! expired database tokens, and the JSON answers of unauthenticated requests, unknown routes and
+//! wrong methods.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::support::sandbox_builder;
-use scalingo_db::{Client, Error};
+use chrono::{DateTime, Utc};
+use scalingo_db::{Database, Error};
 use scalingo_db_sandbox::{
-    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, Sandbox,
-    SandboxConfig,
+    Clock, DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, OperationId,
+    Sandbox, SandboxConfig,
 };
 use serde_json::Value;
 
-/// A sandbox started with `config` and a facade client of [`DEFAULT_DATABASE`] using `token`
-/// (a fresh database token when `None`).
-async fn start(config: SandboxConfig, token: Option<&str>) -> (Sandbox, Client) {
+use crate::support::{SharedClock, database, sandbox_builder};
+
+/// Where the manual clocks of these tests start, in seconds since 1970 (a whole second, so that
+/// the JWT claims, in whole seconds, are exact).
+const START: i64 = 1_800_000_000;
+
+/// A clock standing at [`START`], which moves only when a test advances it.
+fn manual_clock() -> Clock {
+    Clock::manual(DateTime::<Utc>::from_timestamp(START, 0).expect("a valid time"))
+}
+
+/// A sandbox started with `config` and the facade's [`DEFAULT_DATABASE`] using `token` (a fresh
+/// database token when `None`).
+async fn start(config: SandboxConfig, token: Option<&str>) -> (Sandbox, Database) {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let token = token.map_or_else(|| sandbox.database_token(DEFAULT_DATABASE), str::to_owned);
     let client = client(&sandbox, &token);
     (sandbox, client)
 }
 
-fn client(sandbox: &Sandbox, token: &str) -> Client {
-    sandbox_builder(sandbox)
-        .token(token.to_owned())
-        .build()
-        .expect("valid client settings")
+/// The sandbox's [`DEFAULT_DATABASE`], called with `token` whatever it is.
+fn client(sandbox: &Sandbox, token: &str) -> Database {
+    database(
+        sandbox_builder(sandbox).database_token(DEFAULT_DATABASE, token),
+        DEFAULT_DATABASE,
+    )
 }
 
 /// Decodes unpadded (or padded) URL-safe base64, as JWT parts are written.
@@ -62,21 +75,11 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&decoded).expect("JSON claims")
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-}
-
-/// Asserts `exp` is `lifetime` from now, within a few seconds.
-fn assert_expires_in(claims: &Value, lifetime: u64) {
-    let exp = claims["exp"].as_u64().expect("an exp claim");
-    let expected = now_secs() + lifetime;
-    assert!(
-        exp + 5 >= expected && exp <= expected + 1,
-        "exp {exp}, expected about {expected}"
-    );
+/// Asserts the token was issued at [`START`] and expires `lifetime` seconds later, exactly (the
+/// sandbox's clock is [`manual_clock`] and has not moved).
+fn assert_issued_at_start_for(claims: &Value, lifetime: i64) {
+    assert_eq!(claims["iat"].as_i64(), Some(START), "{claims}");
+    assert_eq!(claims["exp"].as_i64(), Some(START + lifetime), "{claims}");
 }
 
 async fn json(response: reqwest::Response) -> Value {
@@ -118,15 +121,18 @@ fn the_base64url_helper_decodes_what_jwts_contain() {
 
 #[tokio::test]
 async fn an_api_token_is_exchanged_for_a_user_token_that_expires_in_an_hour() {
-    let sandbox = Sandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox starts");
+    let sandbox = Sandbox::start(SandboxConfig {
+        clock: manual_clock(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
     let http = reqwest::Client::new();
     let url = format!("{}/v1/tokens/exchange", sandbox.base_url());
 
     let token = exchange(&http, &sandbox).await;
     let claims = claims(&token);
-    assert_expires_in(&claims, 3600);
+    assert_issued_at_start_for(&claims, 3600);
     assert_eq!(claims["sub"], "user", "{claims}");
 
     let wrong = http
@@ -151,14 +157,17 @@ async fn an_api_token_is_exchanged_for_a_user_token_that_expires_in_an_hour() {
         .await
         .expect("an answer");
     assert_eq!(empty_password.status().as_u16(), 401);
-    assert_eq!(sandbox.counters().get("exchange_api_token"), 4);
+    assert_eq!(sandbox.counters().get(OperationId::ExchangeApiToken), 4);
 }
 
 #[tokio::test]
 async fn a_user_token_gets_a_database_token_that_the_facade_can_use() {
-    let sandbox = Sandbox::start(SandboxConfig::default())
-        .await
-        .expect("sandbox starts");
+    let sandbox = Sandbox::start(SandboxConfig {
+        clock: manual_clock(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
     let http = reqwest::Client::new();
     let user_token = exchange(&http, &sandbox).await;
     let addon_url = |app: &str, addon: &str| {
@@ -177,7 +186,7 @@ async fn a_user_token_gets_a_database_token_that_the_facade_can_use() {
     assert_eq!(addon["id"], DEFAULT_DATABASE, "{body}");
     let database_token = addon["token"].as_str().expect("a token").to_owned();
     let claims = claims(&database_token);
-    assert_expires_in(&claims, 3600);
+    assert_issued_at_start_for(&claims, 3600);
     assert_eq!(claims["sub"], format!("database:{DEFAULT_DATABASE}"));
 
     let client = client(&sandbox, &database_token);
@@ -228,7 +237,7 @@ async fn a_user_token_gets_a_database_token_that_the_facade_can_use() {
 
     // And a user token does not open the Database API.
     match self::client(&sandbox, &user_token).users().list().await {
-        Err(Error::Unauthorized { message }) => assert_eq!(
+        Err(Error::Unauthorized { message, .. }) => assert_eq!(
             message.as_deref(),
             Some("this token is not valid for this resource")
         ),
@@ -240,7 +249,7 @@ async fn a_user_token_gets_a_database_token_that_the_facade_can_use() {
 async fn unusable_tokens_are_refused_with_unauthorized() {
     let (sandbox, garbage) = start(SandboxConfig::default(), Some("garbage")).await;
     match garbage.users().list().await {
-        Err(Error::Unauthorized { message }) => {
+        Err(Error::Unauthorized { message, .. }) => {
             assert_eq!(message.as_deref(), Some("invalid token"));
         }
         other => panic!("expected a 401, got {other:?}"),
@@ -255,7 +264,7 @@ async fn unusable_tokens_are_refused_with_unauthorized() {
     ];
     for (operation, error) in outcomes {
         match error {
-            Some(Error::Unauthorized { message }) => assert_eq!(
+            Some(Error::Unauthorized { message, .. }) => assert_eq!(
                 message.as_deref(),
                 Some("this token is not valid for this resource"),
                 "{operation}"
@@ -278,7 +287,7 @@ async fn expired_tokens_are_refused_and_fresh_ones_work() {
 
     sandbox.expire_tokens();
     match client.users().list().await {
-        Err(Error::Unauthorized { message }) => {
+        Err(Error::Unauthorized { message, .. }) => {
             assert_eq!(message.as_deref(), Some("token expired"));
         }
         other => panic!("expected a 401, got {other:?}"),
@@ -292,26 +301,85 @@ async fn expired_tokens_are_refused_and_fresh_ones_work() {
 }
 
 #[tokio::test]
-async fn a_database_token_ends_after_its_configured_lifetime() {
-    let (sandbox, client) = start(
-        SandboxConfig {
-            database_token_lifetime: Duration::from_secs(1),
-            ..SandboxConfig::default()
-        },
-        None,
-    )
-    .await;
+async fn a_database_token_ends_exactly_after_its_configured_lifetime() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        database_token_lifetime: Duration::from_secs(1),
+        clock: manual_clock(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let clock = SharedClock::of(&sandbox);
     // The tokens it issues say so: they expire a second after they are issued.
-    assert_expires_in(&claims(&sandbox.database_token(DEFAULT_DATABASE)), 1);
-    client.backups().list().await.expect("a fresh token works");
+    let token = sandbox.database_token(DEFAULT_DATABASE);
+    assert_issued_at_start_for(&claims(&token), 1);
+    let db = database(
+        sandbox_builder(&sandbox)
+            .database_token(DEFAULT_DATABASE, token)
+            .clock(clock.clone()),
+        DEFAULT_DATABASE,
+    );
+    db.backups().list().await.expect("a fresh token works");
 
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    match client.backups().list().await {
-        Err(Error::Unauthorized { message }) => {
+    sandbox.clock().advance(Duration::from_millis(999));
+    db.backups()
+        .list()
+        .await
+        .expect("the token still works a millisecond before it ends");
+
+    sandbox.clock().advance(Duration::from_millis(1));
+    match db.backups().list().await {
+        Err(Error::Unauthorized { message, .. }) => {
             assert_eq!(message.as_deref(), Some("token expired"));
         }
         other => panic!("expected a 401, got {other:?}"),
     }
+    assert_eq!(sandbox.counters().get(OperationId::ListBackups), 3);
+    assert_eq!(
+        clock.sleeps(),
+        [],
+        "a database token is used as it is: nothing is waited for, nothing renewed"
+    );
+}
+
+#[tokio::test]
+async fn a_user_token_ends_exactly_after_its_configured_lifetime() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        user_token_lifetime: Duration::from_secs(60),
+        clock: manual_clock(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let http = reqwest::Client::new();
+    let user_token = exchange(&http, &sandbox).await;
+    assert_issued_at_start_for(&claims(&user_token), 60);
+    let addon_token = || {
+        http.post(format!(
+            "{}/v1/apps/{DEFAULT_APP}/addons/{DEFAULT_DATABASE}/token",
+            sandbox.base_url()
+        ))
+        .bearer_auth(&user_token)
+        .send()
+    };
+
+    sandbox.clock().advance(Duration::from_secs(59));
+    let response = addon_token().await.expect("an answer");
+    assert_eq!(response.status().as_u16(), 200, "valid for 59 s");
+    let body = json(response).await;
+    // A database token issued then lasts its own lifetime (an hour), not what remains of the
+    // user token's.
+    let database_token = body["addon"]["token"].as_str().expect("a token");
+    assert_eq!(
+        claims(database_token)["exp"].as_i64(),
+        Some(START + 59 + 3600)
+    );
+
+    sandbox.clock().advance(Duration::from_secs(1));
+    let response = addon_token().await.expect("an answer");
+    assert_eq!(response.status().as_u16(), 401, "expired after 60 s");
+    let body = json(response).await;
+    assert_eq!(body["error"], "token expired", "{body}");
 }
 
 #[tokio::test]
@@ -327,6 +395,16 @@ async fn refusals_over_plain_http_are_json() {
 
     let response = http.get(&users_url).send().await.expect("an answer");
     assert_eq!(response.status().as_u16(), 401);
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        request_id.len() == 32 && request_id.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "a refusal carries the request's id too: {request_id:?}"
+    );
     let body = json(response).await;
     assert_eq!(body["error"], "a bearer token is required", "{body}");
 

@@ -2,24 +2,35 @@
 //! scheduled → running → done lifecycle and the one-backup-at-a-time rule, archive links and
 //! their tokens (bound to one backup, expiring), and downloads: a valid `.tar.gz`, resumed with
 //! `Range` at any offset, 416 past the end.
+//!
+//! The sandbox runs on a manual clock that the tests move: a backup's phases and a link's
+//! lifetime pass when a test says, to the millisecond, with no sleep.
 
 use std::io::Read as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::sandbox_builder;
-use scalingo_db::{ArchiveLink, Backup, BackupMethod, BackupStatus, Client, Error};
+use crate::support::{SharedClock, manual_clock, sandbox_builder};
+use scalingo_db::{ArchiveUrl, Backup, BackupMethod, BackupStatus, Database, Error};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Sandbox, SandboxConfig};
 
 /// A small archive, so downloads stay fast.
 const ARCHIVE_SIZE: u64 = 256 * 1024;
 
-/// A sandbox started with `config` and a client of [`DEFAULT_DATABASE`].
-async fn start(config: SandboxConfig) -> (Sandbox, Client) {
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-    let client = sandbox_builder(&sandbox)
+/// A sandbox started with `config` on a manual clock, and a client of [`DEFAULT_DATABASE`] that
+/// reads the same clock.
+async fn start(config: SandboxConfig) -> (Sandbox, Database) {
+    let sandbox = Sandbox::start(SandboxConfig {
+        clock: manual_clock(),
+        ..config
+    })
+    .await
+    .expect("sandbox starts");
+    let db = sandbox_builder(&sandbox)
+        .clock(SharedClock::of(&sandbox))
         .build()
-        .expect("valid client settings");
-    (sandbox, client)
+        .expect("valid client settings")
+        .database(DEFAULT_DATABASE);
+    (sandbox, db)
 }
 
 fn small_archives() -> SandboxConfig {
@@ -29,8 +40,8 @@ fn small_archives() -> SandboxConfig {
     }
 }
 
-async fn download(client: &Client, link: &ArchiveLink, from: u64) -> (Option<u64>, Vec<u8>) {
-    let mut stream = client
+async fn download(db: &Database, link: &ArchiveUrl, from: u64) -> (Option<u64>, Vec<u8>) {
+    let mut stream = db
         .backups()
         .open_archive_from(link, from)
         .await
@@ -56,28 +67,34 @@ fn seeded(backups: &[Backup]) -> &Backup {
 
 #[tokio::test]
 async fn list_is_newest_first_and_create_answers_scheduled_even_when_instant() {
-    let (_sandbox, client) = start(small_archives()).await;
+    let (sandbox, db) = start(small_archives()).await;
 
-    let backups = client.backups().list().await.expect("list");
+    let backups = db.backups().list().await.expect("list");
     assert_eq!(backups.len(), 1);
     let periodic = backups[0].clone();
     assert_eq!(periodic.method, Some(BackupMethod::Periodic));
     assert_eq!(periodic.status, BackupStatus::Done);
     assert!(periodic.started_at.is_some());
+    assert_eq!(
+        periodic.created_at,
+        sandbox.clock().now() - chrono::TimeDelta::hours(20),
+        "the periodic backup was taken 20 h before the sandbox started"
+    );
     let archive_len = periodic.size.expect("a done backup has a size");
     assert!(
         archive_len > 0 && archive_len as u64 <= ARCHIVE_SIZE,
         "{archive_len}"
     );
 
-    let created = client.backups().create().await.expect("create");
+    let created = db.backups().create().await.expect("create");
     assert_eq!(created.status, BackupStatus::Scheduled);
     assert_eq!(created.started_at, None);
     assert_eq!(created.size, None);
     assert_eq!(created.method, Some(BackupMethod::Manual));
     assert_ne!(created.id, periodic.id);
+    assert_eq!(created.created_at, sandbox.clock().now());
     assert!(created.created_at > periodic.created_at);
-    let default_user = client
+    let default_user = db
         .users()
         .list()
         .await
@@ -88,19 +105,17 @@ async fn list_is_newest_first_and_create_answers_scheduled_even_when_instant() {
         .name;
     assert_eq!(
         created.name,
-        format!(
-            "{}_{default_user}",
-            created.created_at.format("%Y%m%d%H%M%S")
-        ),
+        format!("20260301120000_{default_user}"),
         "backups are named after their time and the default user"
     );
 
-    let backups = client.backups().list().await.expect("list");
+    let backups = db.backups().list().await.expect("list");
     let ids: Vec<&str> = backups.iter().map(|backup| backup.id.as_str()).collect();
     assert_eq!(ids, vec![created.id.as_str(), periodic.id.as_str()]);
     assert_eq!(backups[1], periodic, "the older backup is unchanged");
 
-    let shown = client.backups().get(&created.id).await.expect("get");
+    // Not a moment has passed on the sandbox's clock: with no delays, the backup is done at once.
+    let shown = db.backups().get(&created.id).await.expect("get");
     assert_eq!(shown.id, created.id);
     assert_eq!(shown.status, BackupStatus::Done);
     assert_eq!(shown.method, Some(BackupMethod::Manual));
@@ -118,79 +133,95 @@ async fn list_is_newest_first_and_create_answers_scheduled_even_when_instant() {
     assert_eq!(shown.database_id, periodic.database_id);
 }
 
+/// Checks what the sandbox shows of `backup` in each status.
+fn assert_consistent(backup: &Backup) {
+    match backup.status {
+        BackupStatus::Scheduled => {
+            assert_eq!(backup.started_at, None);
+            assert_eq!(backup.size, None);
+        }
+        BackupStatus::Running => {
+            assert!(backup.started_at.is_some());
+            assert_eq!(backup.size, None);
+        }
+        BackupStatus::Done => {
+            assert!(backup.started_at.is_some());
+            assert!(backup.size.is_some_and(|size| size > 0));
+        }
+        ref other => panic!("unexpected status {other}"),
+    }
+}
+
+/// Asks for another backup while one is under way: refused with the service's words.
+async fn assert_busy(db: &Database, when: &str) {
+    match db.backups().create().await {
+        Err(Error::Refused {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 400, "{when}");
+            assert_eq!(message.as_deref(), Some("A backup is running"), "{when}");
+        }
+        other => panic!("{when}: expected `A backup is running`, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_backup_goes_scheduled_running_done_and_only_one_runs_at_a_time() {
-    // Each phase lasts many times what one round of the loop below takes, even on a loaded
-    // machine, so that every phase is seen.
-    const PHASE: Duration = Duration::from_secs(1);
-    let (_sandbox, client) = start(SandboxConfig {
-        backup_scheduled_for: PHASE,
-        backup_running_for: PHASE,
+    const SCHEDULED: Duration = Duration::from_secs(2);
+    const RUNNING: Duration = Duration::from_secs(3);
+    const TICK: Duration = Duration::from_millis(1);
+    let (sandbox, db) = start(SandboxConfig {
+        backup_scheduled_for: SCHEDULED,
+        backup_running_for: RUNNING,
         ..small_archives()
     })
     .await;
+    let clock = sandbox.clock();
 
-    let asked = Instant::now();
-    let created = client.backups().create().await.expect("create");
+    let created = db.backups().create().await.expect("create");
     assert_eq!(created.status, BackupStatus::Scheduled);
-    // The backup is busy for two phases from when the sandbox received the request, so at least
-    // until `asked + 2 * PHASE`. Another is asked for until half a phase before that, so that the
-    // refusal does not race the backup's end (a request takes far less than half a phase).
-    let surely_busy_until = asked + 2 * PHASE - PHASE / 2;
 
-    match client.backups().archive_link(&created.id).await {
-        Err(Error::Refused { status, message }) => {
-            assert_eq!(status.as_u16(), 400);
+    match db.backups().archive_url(&created.id).await {
+        Err(Error::Refused {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 400);
             let message = message.unwrap_or_default();
             assert!(message.contains("only a done backup"), "{message}");
         }
         other => panic!("expected a 400 for a backup not done, got {other:?}"),
     }
 
+    // Each phase seen at its first and last millisecond; no other backup may start meanwhile.
     let mut seen: Vec<BackupStatus> = Vec::new();
     let mut refused_while_busy = 0;
-    let deadline = Instant::now() + 10 * PHASE;
-    loop {
-        let backup = client.backups().get(&created.id).await.expect("get");
-        match backup.status {
-            BackupStatus::Scheduled => {
-                assert_eq!(backup.started_at, None);
-                assert_eq!(backup.size, None);
-            }
-            BackupStatus::Running => {
-                assert!(backup.started_at.is_some());
-                assert_eq!(backup.size, None);
-            }
-            BackupStatus::Done => {
-                assert!(backup.started_at.is_some());
-                assert!(backup.size.is_some());
-            }
-            ref other => panic!("unexpected status {other}"),
+    let steps = [
+        (Duration::ZERO, BackupStatus::Scheduled),
+        (SCHEDULED - TICK, BackupStatus::Scheduled),
+        (TICK, BackupStatus::Running),
+        (RUNNING - TICK, BackupStatus::Running),
+        (TICK, BackupStatus::Done),
+    ];
+    for (advance, expected) in steps {
+        clock.advance(advance);
+        let elapsed = clock.now() - created.created_at;
+        let backup = db.backups().get(&created.id).await.expect("get");
+        assert_eq!(backup.status, expected, "{elapsed} after the request");
+        assert_consistent(&backup);
+        if backup.status != BackupStatus::Scheduled {
+            assert_eq!(
+                backup.started_at,
+                Some(created.created_at + SCHEDULED),
+                "it started when its scheduled phase ended"
+            );
         }
-        let status = backup.status.clone();
-        if seen.last() != Some(&status) {
-            seen.push(status.clone());
+        if seen.last() != Some(&backup.status) {
+            seen.push(backup.status.clone());
         }
-        if status == BackupStatus::Done {
-            break;
+        if backup.status != BackupStatus::Done {
+            assert_busy(&db, &format!("{elapsed} after the request")).await;
+            refused_while_busy += 1;
         }
-        // While one is scheduled or running, no other may start.
-        if Instant::now() < surely_busy_until {
-            match client.backups().create().await {
-                Err(Error::Refused { status, message }) => {
-                    assert_eq!(status.as_u16(), 400);
-                    assert_eq!(message.as_deref(), Some("A backup is running"));
-                    refused_while_busy += 1;
-                }
-                other => panic!("expected `A backup is running`, got {other:?}"),
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the backup is not done after {:?}: {seen:?}",
-            10 * PHASE
-        );
-        tokio::time::sleep(Duration::from_millis(40)).await;
     }
     assert_eq!(
         seen,
@@ -200,44 +231,47 @@ async fn a_backup_goes_scheduled_running_done_and_only_one_runs_at_a_time() {
             BackupStatus::Done
         ]
     );
-    assert!(refused_while_busy >= 2, "{refused_while_busy}");
+    assert_eq!(refused_while_busy, 4);
 
-    let next = client
+    let next = db
         .backups()
         .create()
         .await
         .expect("a backup may start once the previous one is done");
     assert_eq!(next.status, BackupStatus::Scheduled);
-    let backups = client.backups().list().await.expect("list");
+    let backups = db.backups().list().await.expect("list");
     assert_eq!(backups.len(), 3, "the refused requests created nothing");
     assert_eq!(backups[0].id, next.id);
     assert_eq!(backups[1].id, created.id);
+    assert_eq!(backups[1].status, BackupStatus::Done);
 }
 
 #[tokio::test]
 async fn a_done_backup_downloads_as_a_valid_tar_gz_from_the_sandbox_itself() {
-    let (sandbox, client) = start(small_archives()).await;
-    let backups = client.backups().list().await.expect("list");
+    let (sandbox, db) = start(small_archives()).await;
+    let backups = db.backups().list().await.expect("list");
     let backup = seeded(&backups);
     let size = backup.size.expect("size") as u64;
 
-    let link = client
+    let link = db
         .backups()
-        .archive_link(&backup.id)
+        .archive_url(&backup.id)
         .await
         .expect("archive link");
-    let url = link.expose_url();
+    let url = link.expose();
     assert!(
         url.starts_with(&format!("{}/", sandbox.base_url())),
         "the link points at the sandbox: {url}"
     );
     assert!(url.contains(&backup.id) && url.contains("token="), "{url}");
+    let token = url.split("token=").nth(1).expect("a token");
+    assert!(!token.is_empty());
     assert!(
-        !format!("{link:?}").contains(url.split("token=").nth(1).unwrap_or("-")),
+        !format!("{link:?}").contains(token),
         "Debug hides the token"
     );
 
-    let (announced, bytes) = download(&client, &link, 0).await;
+    let (announced, bytes) = download(&db, &link, 0).await;
     assert_eq!(announced, Some(size));
     assert_eq!(bytes.len() as u64, size);
 
@@ -260,25 +294,25 @@ async fn a_done_backup_downloads_as_a_valid_tar_gz_from_the_sandbox_itself() {
     assert!(*read > 0);
 
     // The same link can be used again, and gives the same bytes.
-    let (_, again) = download(&client, &link, 0).await;
+    let (_, again) = download(&db, &link, 0).await;
     assert_eq!(again, bytes);
 }
 
 #[tokio::test]
 async fn a_download_resumes_at_any_offset_and_refuses_past_the_end() {
-    let (_sandbox, client) = start(small_archives()).await;
-    let backups = client.backups().list().await.expect("list");
+    let (_sandbox, db) = start(small_archives()).await;
+    let backups = db.backups().list().await.expect("list");
     let backup = seeded(&backups);
-    let link = client
+    let link = db
         .backups()
-        .archive_link(&backup.id)
+        .archive_url(&backup.id)
         .await
         .expect("archive link");
-    let (_, full) = download(&client, &link, 0).await;
+    let (_, full) = download(&db, &link, 0).await;
     let len = full.len() as u64;
 
     for offset in [1, 10, 511, 65_540, 100_000, len - 8, len - 1] {
-        let (announced, suffix) = download(&client, &link, offset).await;
+        let (announced, suffix) = download(&db, &link, offset).await;
         assert_eq!(announced, Some(len - offset), "offset {offset}");
         assert!(
             suffix == full[offset as usize..],
@@ -288,9 +322,11 @@ async fn a_download_resumes_at_any_offset_and_refuses_past_the_end() {
     }
 
     for offset in [len, len + 1, u64::MAX / 2] {
-        match client.backups().open_archive_from(&link, offset).await {
-            Err(Error::Refused { status, message }) => {
-                assert_eq!(status.as_u16(), 416, "offset {offset}");
+        match db.backups().open_archive_from(&link, offset).await {
+            Err(Error::Refused {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 416, "offset {offset}");
                 assert_eq!(
                     message,
                     Some(format!("the archive has {len} bytes")),
@@ -304,17 +340,17 @@ async fn a_download_resumes_at_any_offset_and_refuses_past_the_end() {
 
 #[tokio::test]
 async fn a_link_token_opens_only_its_own_backup() {
-    let (sandbox, client) = start(small_archives()).await;
-    let created = client.backups().create().await.expect("create");
-    let backups = client.backups().list().await.expect("list");
+    let (sandbox, db) = start(small_archives()).await;
+    let created = db.backups().create().await.expect("create");
+    let backups = db.backups().list().await.expect("list");
     let periodic = seeded(&backups);
 
-    let link = client
+    let link = db
         .backups()
-        .archive_link(&periodic.id)
+        .archive_url(&periodic.id)
         .await
         .expect("archive link");
-    let original = link.expose_url().to_owned();
+    let original = link.expose().to_owned();
     let altered = original.replace(&periodic.id, &created.id);
     assert_ne!(altered, original);
 
@@ -349,50 +385,53 @@ async fn a_link_token_opens_only_its_own_backup() {
 }
 
 #[tokio::test]
-async fn a_link_expires_and_a_fresh_one_works() {
-    let (_sandbox, client) = start(SandboxConfig {
-        archive_link_lifetime: Duration::from_secs(1),
+async fn a_link_expires_at_the_end_of_its_lifetime_and_a_fresh_one_works() {
+    const LIFETIME: Duration = Duration::from_secs(60);
+    let (sandbox, db) = start(SandboxConfig {
+        archive_link_lifetime: LIFETIME,
         ..small_archives()
     })
     .await;
-    let backups = client.backups().list().await.expect("list");
+    let backups = db.backups().list().await.expect("list");
     let backup = seeded(&backups);
-    let old = client
+    let old = db
         .backups()
-        .archive_link(&backup.id)
+        .archive_url(&backup.id)
         .await
         .expect("archive link");
-    let (_, bytes) = download(&client, &old, 0).await;
+    let (_, bytes) = download(&db, &old, 0).await;
 
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Still valid a millisecond before its lifetime ends...
+    sandbox.clock().advance(LIFETIME - Duration::from_millis(1));
+    let (_, before_the_end) = download(&db, &old, 0).await;
+    assert_eq!(before_the_end, bytes);
 
-    match client.backups().open_archive(&old).await {
-        Err(Error::Unauthorized { message }) => {
+    // ...and refused from then on.
+    sandbox.clock().advance(Duration::from_millis(1));
+    match db.backups().open_archive(&old).await {
+        Err(Error::Unauthorized { message, .. }) => {
             assert_eq!(message.as_deref(), Some("token expired"));
         }
         other => panic!("expected a 401 for an expired link, got {other:?}"),
     }
-    let fresh = client
+    let fresh = db
         .backups()
-        .archive_link(&backup.id)
+        .archive_url(&backup.id)
         .await
         .expect("a fresh link");
     assert_ne!(fresh, old);
-    let (_, again) = download(&client, &fresh, 0).await;
+    let (_, again) = download(&db, &fresh, 0).await;
     assert_eq!(again, bytes);
 }
 
 #[tokio::test]
 async fn an_unknown_backup_is_not_found() {
-    let (_sandbox, client) = start(small_archives()).await;
+    let (_sandbox, db) = start(small_archives()).await;
     let unknown = "000000000000000000000000";
 
     let outcomes = [
-        ("get", client.backups().get(unknown).await.err()),
-        (
-            "archive_link",
-            client.backups().archive_link(unknown).await.err(),
-        ),
+        ("get", db.backups().get(unknown).await.err()),
+        ("archive_url", db.backups().archive_url(unknown).await.err()),
     ];
     for (action, error) in outcomes {
         match error {

@@ -1,33 +1,34 @@
 //! Fault injection and request counters of the in-process sandbox, seen through the facade: each
 //! kind of fault (status, delay, dropped connection, truncated body) ends in the right typed
 //! error and never in a panic; rules target one operation or any, and wear out; counters count
-//! every request, faulted ones included; and the same controls over HTTP under `/_sandbox/`.
+//! every request, faulted ones included, by `OperationId`; and the same controls over HTTP under
+//! `/_sandbox/`, where operations are named as in the contract and an unknown name is refused.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::support::sandbox_builder;
-use scalingo_db::{Client, Error, RetryPolicy};
+use crate::support::{database, sandbox_builder};
+use scalingo_db::{Database, Error, OperationId, RetryPolicy};
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 /// A sandbox started with `config` and a client of [`DEFAULT_DATABASE`] whose calls time out
 /// after `request_timeout`. The client does not retry: these tests look at what each fault does
 /// to one request (`retries.rs` tests what retries make of them).
-async fn start(config: SandboxConfig, request_timeout: Duration) -> (Sandbox, Client) {
+async fn start(config: SandboxConfig, request_timeout: Duration) -> (Sandbox, Database) {
     let sandbox = Sandbox::start(config).await.expect("sandbox starts");
     let client = client(&sandbox, request_timeout);
     (sandbox, client)
 }
 
-fn client(sandbox: &Sandbox, request_timeout: Duration) -> Client {
-    sandbox_builder(sandbox)
+fn client(sandbox: &Sandbox, request_timeout: Duration) -> Database {
+    let builder = sandbox_builder(sandbox)
         .request_timeout(request_timeout)
-        .retry(RetryPolicy::none())
-        .build()
-        .expect("valid client settings")
+        .retry(RetryPolicy::none());
+    database(builder, DEFAULT_DATABASE)
 }
 
-async fn start_default() -> (Sandbox, Client) {
+async fn start_default() -> (Sandbox, Database) {
     start(SandboxConfig::default(), Duration::from_secs(5)).await
 }
 
@@ -39,28 +40,30 @@ fn is_transport_class(error: &Error) -> bool {
 async fn a_json_status_fault_fails_once_then_the_operation_works_again() {
     let (sandbox, client) = start_default().await;
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::json_error(503, "upstream"),
     ));
 
     match client.users().list().await {
-        Err(Error::Server { status, message }) => {
-            assert_eq!(status.as_u16(), 503);
+        Err(Error::Server {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 503);
             assert_eq!(message.as_deref(), Some("upstream"));
         }
         other => panic!("expected a 503, got {other:?}"),
     }
     let users = client.users().list().await.expect("the rule is used up");
     assert_eq!(users.len(), 1);
-    assert_eq!(sandbox.counters().get("list_users"), 2);
+    assert_eq!(sandbox.counters().get(OperationId::ListUsers), 2);
 }
 
 #[tokio::test]
 async fn a_plain_text_429_gives_the_retry_after_delay() {
     let (sandbox, client) = start_default().await;
     sandbox.faults().inject(FaultRule::new(
-        "create_backup",
+        OperationId::CreateBackup,
         1,
         Fault::Status {
             status: 429,
@@ -71,7 +74,7 @@ async fn a_plain_text_429_gives_the_retry_after_delay() {
     ));
 
     match client.backups().create().await {
-        Err(Error::RateLimited { retry_after }) => {
+        Err(Error::RateLimited { retry_after, .. }) => {
             assert_eq!(retry_after, Some(Duration::from_secs(3)));
         }
         other => panic!("expected a 429, got {other:?}"),
@@ -86,7 +89,7 @@ async fn a_plain_text_429_gives_the_retry_after_delay() {
         .create()
         .await
         .expect("the rule is used up");
-    assert_eq!(sandbox.counters().get("create_backup"), 2);
+    assert_eq!(sandbox.counters().get(OperationId::CreateBackup), 2);
 }
 
 #[tokio::test]
@@ -94,9 +97,11 @@ async fn a_dropped_connection_is_a_transport_error() {
     let (sandbox, client) = start_default().await;
     // A connection in the pool first, so the drop happens on a reused one too.
     client.users().list().await.expect("list");
-    sandbox
-        .faults()
-        .inject(FaultRule::new("list_users", 1, Fault::DropConnection));
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListUsers,
+        1,
+        Fault::DropConnection,
+    ));
 
     let error = client
         .users()
@@ -108,7 +113,7 @@ async fn a_dropped_connection_is_a_transport_error() {
 
     client.users().list().await.expect("the next call works");
     assert_eq!(
-        sandbox.counters().get("list_users"),
+        sandbox.counters().get(OperationId::ListUsers),
         3,
         "the dropped request was counted once, not retried"
     );
@@ -118,7 +123,7 @@ async fn a_dropped_connection_is_a_transport_error() {
 async fn a_truncated_body_is_an_error() {
     let (sandbox, client) = start_default().await;
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::TruncateBody { after_bytes: 10 },
     ));
@@ -152,7 +157,7 @@ async fn a_truncated_body_is_an_error() {
         .expect("a whole body");
     assert!(whole.len() > 10);
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::TruncateBody { after_bytes: 10 },
     ));
@@ -176,7 +181,7 @@ async fn a_delay_longer_than_the_time_limit_is_a_timeout() {
     // time-out (the late request goes on in the server; nothing waits for it).
     let (sandbox, impatient) = start(SandboxConfig::default(), Duration::from_millis(100)).await;
     sandbox.faults().inject(FaultRule::new(
-        "list_backups",
+        OperationId::ListBackups,
         1,
         Fault::delay(Duration::from_secs(2)),
     ));
@@ -185,21 +190,19 @@ async fn a_delay_longer_than_the_time_limit_is_a_timeout() {
         other => panic!("expected a timeout, got {other:?}"),
     }
 
-    // Ten times the delay.
+    // Twenty times the delay.
+    let delay = Duration::from_millis(150);
     let patient = client(&sandbox, Duration::from_secs(3));
     sandbox.faults().inject(FaultRule::new(
-        "list_backups",
+        OperationId::ListBackups,
         1,
-        Fault::delay(Duration::from_millis(300)),
+        Fault::delay(delay),
     ));
     let started = std::time::Instant::now();
     let backups = patient.backups().list().await.expect("answered in time");
     assert_eq!(backups.len(), 1);
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "the delay was applied"
-    );
-    assert_eq!(sandbox.counters().get("list_backups"), 2);
+    assert!(started.elapsed() >= delay, "the delay was applied");
+    assert_eq!(sandbox.counters().get(OperationId::ListBackups), 2);
 }
 
 #[tokio::test]
@@ -208,7 +211,7 @@ async fn rules_target_their_operation_or_any_and_wear_out() {
 
     // One operation only, twice.
     sandbox.faults().inject(FaultRule::new(
-        "list_backups",
+        OperationId::ListBackups,
         2,
         Fault::json_error(500, "backups down"),
     ));
@@ -219,8 +222,10 @@ async fn rules_target_their_operation_or_any_and_wear_out() {
         .expect("another operation is not affected");
     for attempt in 1..=2 {
         match client.backups().list().await {
-            Err(Error::Server { status, message }) => {
-                assert_eq!(status.as_u16(), 500, "attempt {attempt}");
+            Err(Error::Server {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 500, "attempt {attempt}");
                 assert_eq!(message.as_deref(), Some("backups down"));
             }
             other => panic!("attempt {attempt}: expected a 500, got {other:?}"),
@@ -238,10 +243,15 @@ async fn rules_target_their_operation_or_any_and_wear_out() {
         .inject(FaultRule::any(2, Fault::json_error(502, "gateway")));
     let first = client.users().list().await.map(drop);
     let second = client.backups().create().await.map(drop);
-    for (operation, outcome) in [("list_users", first), ("create_backup", second)] {
+    for (operation, outcome) in [
+        (OperationId::ListUsers, first),
+        (OperationId::CreateBackup, second),
+    ] {
         match outcome {
-            Err(Error::Server { status, message }) => {
-                assert_eq!(status.as_u16(), 502, "{operation}");
+            Err(Error::Server {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 502, "{operation}");
                 assert_eq!(message.as_deref(), Some("gateway"), "{operation}");
             }
             other => panic!("{operation}: expected a 502, got {other:?}"),
@@ -252,7 +262,7 @@ async fn rules_target_their_operation_or_any_and_wear_out() {
 
     // Rules apply in the order they were set; clearing removes them all.
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::json_error(503, "first"),
     ));
@@ -260,16 +270,18 @@ async fn rules_target_their_operation_or_any_and_wear_out() {
         .faults()
         .inject(FaultRule::any(1, Fault::json_error(504, "second")));
     match client.users().list().await {
-        Err(Error::Server { status, .. }) => assert_eq!(status.as_u16(), 503),
+        Err(Error::Server { status, .. }) => assert_eq!(status, 503),
         other => panic!("expected the first rule's 503, got {other:?}"),
     }
     sandbox.faults().clear();
     client.users().list().await.expect("no rule left");
 
     // A rule for zero times does nothing.
-    sandbox
-        .faults()
-        .inject(FaultRule::new("list_users", 0, Fault::DropConnection));
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListUsers,
+        0,
+        Fault::DropConnection,
+    ));
     client
         .users()
         .list()
@@ -290,11 +302,11 @@ async fn a_truncated_archive_download_ends_in_an_error_not_a_short_file() {
     let backups = client.backups().list().await.expect("list");
     let link = client
         .backups()
-        .archive_link(&backups[0].id)
+        .archive_url(&backups[0].id)
         .await
         .expect("archive link");
     sandbox.faults().inject(FaultRule::new(
-        "download_backup_archive",
+        OperationId::DownloadBackupArchive,
         1,
         Fault::TruncateBody { after_bytes: 1000 },
     ));
@@ -351,7 +363,7 @@ async fn counters_count_every_request_faulted_ones_included() {
     const LISTS: u64 = 4;
     const CREATES: u64 = 3;
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::json_error(500, "counted anyway"),
     ));
@@ -369,25 +381,34 @@ async fn counters_count_every_request_faulted_ones_included() {
     assert_eq!(backups.len() as u64, CREATES + 1);
 
     let counters = sandbox.counters();
-    assert_eq!(counters.get("list_users"), LISTS);
-    assert_eq!(counters.get("create_backup"), CREATES);
-    assert_eq!(counters.get("list_backups"), 1);
-    assert_eq!(counters.get("delete_user"), 0);
+    assert_eq!(counters.get(OperationId::ListUsers), LISTS);
+    assert_eq!(counters.get(OperationId::CreateBackup), CREATES);
+    assert_eq!(counters.get(OperationId::ListBackups), 1);
+    assert_eq!(counters.get(OperationId::DeleteUser), 0);
     assert_eq!(counters.total(), LISTS + CREATES + 1);
     let snapshot = counters.snapshot();
     assert_eq!(snapshot.len(), 3, "{snapshot:?}");
     assert_eq!(snapshot.values().sum::<u64>(), counters.total());
+    assert_eq!(
+        snapshot,
+        BTreeMap::from([
+            (OperationId::ListUsers, LISTS),
+            (OperationId::ListBackups, 1),
+            (OperationId::CreateBackup, CREATES),
+        ]),
+        "only the operations that were called"
+    );
 
     // Refused requests count too (401, 400).
-    let stranger = sandbox_builder(&sandbox)
-        .token("garbage")
-        .build()
-        .expect("client");
+    let stranger = database(
+        sandbox_builder(&sandbox).database_token(DEFAULT_DATABASE, "garbage"),
+        DEFAULT_DATABASE,
+    );
     assert!(matches!(
         stranger.users().list().await,
         Err(Error::Unauthorized { .. })
     ));
-    assert_eq!(counters.get("list_users"), LISTS + 1);
+    assert_eq!(counters.get(OperationId::ListUsers), LISTS + 1);
 
     // A request no operation serves is not counted, and uses up no rule.
     sandbox
@@ -408,7 +429,7 @@ async fn counters_count_every_request_faulted_ones_included() {
     assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(counters.total(), LISTS + CREATES + 2);
     match client.backups().list().await {
-        Err(Error::Server { status, .. }) => assert_eq!(status.as_u16(), 503),
+        Err(Error::Server { status, .. }) => assert_eq!(status, 503),
         other => panic!("expected the kept rule's 503, got {other:?}"),
     }
 
@@ -416,7 +437,7 @@ async fn counters_count_every_request_faulted_ones_included() {
     assert_eq!(counters.total(), 0);
     assert!(counters.snapshot().is_empty());
     client.users().list().await.expect("list");
-    assert_eq!(counters.get("list_users"), 1);
+    assert_eq!(counters.get(OperationId::ListUsers), 1);
     assert_eq!(counters.total(), 1);
 }
 
@@ -445,8 +466,10 @@ async fn control_routes_inject_faults_count_and_issue_tokens_over_http() {
         .expect("an answer");
     assert_eq!(response.status().as_u16(), 201);
     match client.users().list().await {
-        Err(Error::Server { status, message }) => {
-            assert_eq!(status.as_u16(), 500);
+        Err(Error::Server {
+            status, message, ..
+        }) => {
+            assert_eq!(status, 500);
             assert_eq!(message, None, "an empty body has no message");
         }
         other => panic!("expected a 500, got {other:?}"),
@@ -505,10 +528,10 @@ async fn control_routes_inject_faults_count_and_issue_tokens_over_http() {
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.expect("JSON");
     let token = body["token"].as_str().expect("a token").to_owned();
-    let issued = sandbox_builder(&sandbox)
-        .token(token)
-        .build()
-        .expect("client");
+    let issued = database(
+        sandbox_builder(&sandbox).database_token(DEFAULT_DATABASE, token),
+        DEFAULT_DATABASE,
+    );
     issued.users().list().await.expect("the issued token works");
 
     let response = http
@@ -518,11 +541,84 @@ async fn control_routes_inject_faults_count_and_issue_tokens_over_http() {
         .expect("an answer");
     assert_eq!(response.status().as_u16(), 204);
     match issued.users().list().await {
-        Err(Error::Unauthorized { message }) => {
+        Err(Error::Unauthorized { message, .. }) => {
             assert_eq!(message.as_deref(), Some("token expired"));
         }
         other => panic!("expected a 401, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_control_route_refuses_an_unknown_operation_naming_the_known_ones() {
+    let (sandbox, client) = start(
+        SandboxConfig {
+            control_routes: true,
+            ..SandboxConfig::default()
+        },
+        Duration::from_secs(5),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let base = sandbox.base_url();
+
+    let response = http
+        .post(format!("{base}/_sandbox/faults"))
+        .json(&json!({
+            "operation": "list_user",
+            "times": 1,
+            "fault": {"kind": "drop_connection"}
+        }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.expect("a JSON error");
+    let message = body["error"].as_str().expect("a message");
+    assert!(
+        message.contains("`list_user`"),
+        "names what was sent: {message}"
+    );
+    for operation in OperationId::ALL {
+        assert!(
+            message.contains(operation.name()),
+            "does not name {operation}: {message}"
+        );
+    }
+    client
+        .users()
+        .list()
+        .await
+        .expect("no rule was set, for this operation or any");
+    assert_eq!(sandbox.counters().total(), 1);
+
+    // Counters over HTTP still name the operations as the contract does.
+    client.backups().list().await.expect("list backups");
+    let counters: Value = http
+        .get(format!("{base}/_sandbox/counters"))
+        .send()
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("JSON counters");
+    let operations = counters["operations"].as_object().expect("by operation");
+    let named: BTreeMap<OperationId, u64> = operations
+        .iter()
+        .map(|(name, count)| {
+            let operation = name.parse().expect("an operation name of the contract");
+            (operation, count.as_u64().expect("a count"))
+        })
+        .collect();
+    assert_eq!(
+        named,
+        sandbox.counters().snapshot(),
+        "the same counts, under the contract's names: {counters}"
+    );
+    assert_eq!(
+        named,
+        BTreeMap::from([(OperationId::ListUsers, 1), (OperationId::ListBackups, 1)])
+    );
+    assert_eq!(counters["total"], 2, "{counters}");
 }
 
 #[tokio::test]

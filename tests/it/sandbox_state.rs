@@ -1,21 +1,17 @@
 //! The sandbox's state kept between runs: a later sandbox started from it finds the same users
 //! and backups, and the file never holds a password in clear.
 
-use scalingo_db::{Client, NewUser};
+use scalingo_db::NewUser;
 use scalingo_db_sandbox::{Sandbox, SandboxConfig, SandboxState};
 
-use crate::support::{PASSWORD, sandbox_builder};
-
-fn client(sandbox: &Sandbox) -> Client {
-    sandbox_builder(sandbox).build().expect("client")
-}
+use crate::support::{PASSWORD, sandbox_database};
 
 #[tokio::test]
 async fn a_sandbox_started_from_a_saved_state_finds_its_users_and_backups() {
     let first = Sandbox::start(SandboxConfig::default())
         .await
         .expect("sandbox");
-    let before = client(&first);
+    let before = sandbox_database(&first);
     before
         .users()
         .create(NewUser::new("kept-user").password(PASSWORD).read_only(true))
@@ -47,7 +43,7 @@ async fn a_sandbox_started_from_a_saved_state_finds_its_users_and_backups() {
     })
     .await
     .expect("sandbox from state");
-    let after = client(&second);
+    let after = sandbox_database(&second);
 
     assert_eq!(after.users().list().await.expect("users"), users_before);
     assert_eq!(

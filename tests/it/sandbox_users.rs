@@ -5,26 +5,27 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::sandbox_builder_of;
-use scalingo_db::types::{CreateUserRequest, NewDatabaseUser};
-use scalingo_db::{Client, DatabaseUser, Error, NewUser, Password, PasswordEncryption, Validation};
-use scalingo_db_sandbox::{DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, Sandbox, SandboxConfig};
+use crate::support::{database, sandbox_builder_of};
+use scalingo_db::requests::{CreateUserRequest, NewDatabaseUser};
+use scalingo_db::{
+    Database, DatabaseUser, Error, NewUser, Password, PasswordEncryption, Validation,
+};
+use scalingo_db_sandbox::{
+    DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, OperationId, Sandbox, SandboxConfig,
+};
 
 /// A valid password (24 characters).
 const PASSWORD: &str = "correct-horse-battery-st";
 /// Another valid password (26 characters).
 const OTHER_PASSWORD: &str = "another-valid-password-026";
 
-/// A sandbox with the default configuration and a client of `database`, with `validation`.
-async fn start(database: &str, validation: Validation) -> (Sandbox, Client) {
+/// A sandbox with the default configuration and its database `id`, with `validation`.
+async fn start(id: &str, validation: Validation) -> (Sandbox, Database) {
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
         .expect("sandbox starts");
-    let client = sandbox_builder_of(&sandbox, database)
-        .validation(validation)
-        .build()
-        .expect("valid client settings");
-    (sandbox, client)
+    let db = database(sandbox_builder_of(&sandbox, id).validation(validation), id);
+    (sandbox, db)
 }
 
 fn names(users: &[DatabaseUser]) -> Vec<&str> {
@@ -37,7 +38,7 @@ fn is_default_user_name(name: &str) -> bool {
         .is_some_and(|digits| digits.len() == 4 && digits.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
-async fn protected_user(client: &Client) -> DatabaseUser {
+async fn protected_user(client: &Database) -> DatabaseUser {
     let users = client.users().list().await.expect("list");
     users
         .into_iter()
@@ -230,8 +231,10 @@ async fn the_protected_user_cannot_be_updated_reset_or_deleted() {
     ];
     for (action, error) in outcomes {
         match error {
-            Some(Error::Refused { status, message }) => {
-                assert_eq!(status.as_u16(), 400, "{action}");
+            Some(Error::Refused {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 400, "{action}");
                 let message = message.unwrap_or_default();
                 assert!(message.contains("protected"), "{action}: {message}");
                 assert!(message.contains(name), "{action}: {message}");
@@ -331,7 +334,7 @@ async fn a_mismatched_confirmation_is_refused_by_the_client_and_by_the_sandbox()
     let (sandbox, client) = start(DEFAULT_DATABASE, Validation::Enforce).await;
     let error = client
         .users()
-        .create_from_request(&request)
+        .create_from_request(request.clone())
         .await
         .expect_err("the confirmation differs");
     match &error {
@@ -340,13 +343,17 @@ async fn a_mismatched_confirmation_is_refused_by_the_client_and_by_the_sandbox()
         }
         other => panic!("expected a validation error, got {other:?}"),
     }
-    assert_eq!(sandbox.counters().get("create_user"), 0, "nothing was sent");
+    assert_eq!(
+        sandbox.counters().get(OperationId::CreateUser),
+        0,
+        "nothing was sent"
+    );
 
     // Checked by the sandbox.
     let (_sandbox, client) = start(DEFAULT_DATABASE, Validation::Skip).await;
     let error = client
         .users()
-        .create_from_request(&request)
+        .create_from_request(request.clone())
         .await
         .expect_err("the confirmation differs");
     assert_eq!(
@@ -378,8 +385,10 @@ async fn redis_databases_have_no_user_management() {
     ];
     for (action, error) in outcomes {
         match error {
-            Some(Error::Refused { status, message }) => {
-                assert_eq!(status.as_u16(), 400, "{action}");
+            Some(Error::Refused {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 400, "{action}");
                 assert_eq!(
                     message.as_deref(),
                     Some("user management is not supported for redis databases"),
@@ -409,7 +418,7 @@ async fn user_names_are_url_encoded_into_the_path() {
             other => panic!("`{name}`: expected a 404 of the user, got {other:?}"),
         }
     }
-    assert_eq!(sandbox.counters().get("delete_user"), 4);
+    assert_eq!(sandbox.counters().get(OperationId::DeleteUser), 4);
 
     match client.users().reset_password("no such/user").await {
         Err(Error::NotFound { resource, .. }) => {
@@ -417,5 +426,5 @@ async fn user_names_are_url_encoded_into_the_path() {
         }
         other => panic!("expected a 404 of the user, got {other:?}"),
     }
-    assert_eq!(sandbox.counters().get("reset_user_password"), 1);
+    assert_eq!(sandbox.counters().get(OperationId::ResetUserPassword), 1);
 }

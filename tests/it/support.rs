@@ -1,32 +1,43 @@
-//! Shared fixtures: a client pointed at a mock server or at the sandbox, the headers every API
-//! call carries, an address where nothing listens, and the check that an error shows no token.
+//! Shared fixtures: a database of a client pointed at a mock server or at the sandbox, the
+//! headers every API call carries, an address where nothing listens, the check that an error
+//! shows no token, and [`SharedClock`], which lets a test move time instead of sleeping.
 
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use httpmock::{MockServer, When};
-use scalingo_db::{Client, ClientBuilder, Error, RetryPolicy};
+use scalingo_db::{Client, ClientBuilder, Database, Error, RetryPolicy};
 use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox};
 
-/// The database every test manages.
+/// The database every wire test manages.
 pub const DB: &str = "ad-0c8fe5a2-2b4e";
 /// A recognisable token, so a test can look for it where it must not appear.
 pub const TOKEN: &str = "tok-SENTINEL-5b1d9";
 /// A valid password (24 characters).
 pub const PASSWORD: &str = "correct-horse-battery-st";
 
-/// A client of [`DB`] with [`TOKEN`], calling `server`.
-pub fn client(server: &MockServer) -> Client {
-    builder(server).build().expect("valid client settings")
+/// [`DB`] with [`TOKEN`], calling `server`.
+pub fn client(server: &MockServer) -> Database {
+    database(builder(server), DB)
 }
 
 /// The builder behind [`client`], to change one setting. It does not retry: the wire tests look
 /// at one exchange at a time (`retries.rs` covers retries).
 pub fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
-        .base_url(server.base_url())
-        .database_id(DB)
-        .token(TOKEN)
+        .database_api_url(server.base_url())
+        .database_token(DB, TOKEN)
         .retry(RetryPolicy::none())
+}
+
+/// The database `database` of the client `builder` builds.
+pub fn database(builder: ClientBuilder, database: &str) -> Database {
+    builder
+        .build()
+        .expect("valid client settings")
+        .database(database)
 }
 
 /// Retries that do not wait long, for tests of what retries do.
@@ -37,15 +48,14 @@ pub const FAST_RETRIES: RetryPolicy = RetryPolicy {
     max_elapsed: Duration::from_secs(10),
 };
 
-/// A client of the sandbox's default database that exchanges `api_token` for its tokens, as
-/// on the real platform (settings can still be changed before `build`).
+/// A client of the sandbox that exchanges `api_token` for its tokens, as on the real platform,
+/// with the default app (settings can still be changed before `build`). [`database`] with
+/// [`DEFAULT_DATABASE`] gives its usual database.
 pub fn api_token_builder(sandbox: &Sandbox, api_token: &str) -> ClientBuilder {
     Client::builder()
-        .base_url(sandbox.database_api_url())
-        .auth_url(sandbox.base_url())
-        .main_api_url(sandbox.base_url())
-        .database_id(DEFAULT_DATABASE)
-        .api_token(api_token, DEFAULT_APP)
+        .all_servers_at(sandbox.base_url())
+        .api_token(api_token)
+        .app(DEFAULT_APP)
 }
 
 /// A client of the sandbox's default database with a database token the sandbox issued, as the
@@ -57,9 +67,13 @@ pub fn sandbox_builder(sandbox: &Sandbox) -> ClientBuilder {
 /// [`sandbox_builder`] for another of the sandbox's databases.
 pub fn sandbox_builder_of(sandbox: &Sandbox, database: &str) -> ClientBuilder {
     Client::builder()
-        .base_url(sandbox.database_api_url())
-        .database_id(database)
-        .token(sandbox.database_token(database))
+        .all_servers_at(sandbox.base_url())
+        .database_token(database, sandbox.database_token(database))
+}
+
+/// The sandbox's default database, with a database token it issued.
+pub fn sandbox_database(sandbox: &Sandbox) -> Database {
+    database(sandbox_builder(sandbox), DEFAULT_DATABASE)
 }
 
 /// `http://127.0.0.1:1`, where no server listens: nothing listens on port 1 (tcpmux), and the
@@ -93,4 +107,65 @@ pub fn api_headers(when: When) -> When {
 /// The headers of a call that sends a JSON body.
 pub fn json_body_headers(when: When) -> When {
     api_headers(when).header("content-type", "application/json")
+}
+
+/// The sandbox's clock, given to a client as its own: both read the same time, and a sleep of
+/// the client (a retry's backoff, a wait's poll interval, a download's resume) moves that time
+/// forward at once and is recorded, so a test of hours of waiting takes none. Build the sandbox
+/// with `Clock::manual(..)` so that time moves only when the test or the client says.
+#[derive(Clone)]
+pub struct SharedClock {
+    clock: scalingo_db_sandbox::Clock,
+    slept: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl SharedClock {
+    /// The clock of `sandbox`.
+    pub fn of(sandbox: &Sandbox) -> SharedClock {
+        SharedClock {
+            clock: sandbox.clock().clone(),
+            slept: Arc::default(),
+        }
+    }
+
+    /// Every sleep of the client so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.slept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl scalingo_db::Clock for SharedClock {
+    fn now(&self) -> SystemTime {
+        self.clock.now().into()
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        self.slept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(duration);
+        self.clock.advance(duration);
+        // Yield once, as a real sleep would: other tasks (a sandbox in the same runtime) run.
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
+/// A sandbox clock standing at a fixed instant (2026-03-01 12:00:00 UTC), which moves only when a
+/// test advances it or a client given [`SharedClock::of`] the sandbox sleeps.
+pub fn manual_clock() -> scalingo_db_sandbox::Clock {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .expect("a valid date")
+        .to_utc();
+    scalingo_db_sandbox::Clock::manual(start)
+}
+
+/// `Basic <base64(":" + password)>`: the `Authorization` header of HTTP Basic authentication with
+/// an empty user name, as the token exchange takes an API token.
+pub fn basic_authorization(password: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(":{password}"));
+    format!("Basic {encoded}")
 }

@@ -1,8 +1,10 @@
 //! Telemetry: every HTTP attempt of an API call is one `scalingo_db.request` span carrying the
 //! operation, the method, the contract's path template (never the real path), the attempt number,
-//! then the status and the duration; a retried call shows each attempt with its own status; and
-//! nothing the client logs ever carries a secret (API token, user and database tokens, chosen or
-//! generated passwords, an archive link's token), whatever the call and however it ends.
+//! then the status and the duration; a retried call shows each attempt with its own status;
+//! `with_meta()` reports the answer's status, the sandbox's `X-Request-ID` and the number of
+//! attempts, and an error from an answer carries that answer's request id; and nothing the client
+//! logs ever carries a secret (API token, user and database tokens, chosen or generated
+//! passwords, an archive link's token), whatever the call and however it ends.
 //!
 //! The log is captured with a `tracing_subscriber::fmt` subscriber set as the default of the test
 //! thread only, on a current-thread runtime so that the client and the in-process sandbox run on
@@ -13,8 +15,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 
-use crate::support::{FAST_RETRIES, api_token_builder, sandbox_builder};
-use scalingo_db::{Client, Error, NewUser};
+use crate::support::{FAST_RETRIES, api_token_builder, database, sandbox_builder};
+use scalingo_db::{Database, Error, NewUser, OperationId};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig,
 };
@@ -116,15 +118,15 @@ impl Captured {
     }
 
     /// The closed request spans of one operation.
-    pub(crate) fn requests_of(&self, operation: &str) -> Vec<RequestSpan> {
+    pub(crate) fn requests_of(&self, operation: OperationId) -> Vec<RequestSpan> {
         self.closed_requests()
             .into_iter()
-            .filter(|span| span.operation() == Some(operation))
+            .filter(|span| span.operation() == Some(operation.name()))
             .collect()
     }
 
     /// The attempt numbers of one operation's closed request spans, in order.
-    pub(crate) fn attempts(&self, operation: &str) -> Vec<Option<u32>> {
+    pub(crate) fn attempts(&self, operation: OperationId) -> Vec<Option<u32>> {
         self.requests_of(operation)
             .iter()
             .map(RequestSpan::attempt)
@@ -204,21 +206,18 @@ async fn start(config: SandboxConfig) -> Sandbox {
     Sandbox::start(config).await.expect("sandbox starts")
 }
 
-/// A client of [`DEFAULT_DATABASE`] with `token`, a database token the sandbox issued.
-fn token_client(sandbox: &Sandbox, token: &str) -> Client {
-    sandbox_builder(sandbox)
-        .token(token)
-        .retry(FAST_RETRIES)
-        .build()
-        .expect("valid client settings")
+/// [`DEFAULT_DATABASE`] with `token`, a database token the sandbox issued.
+fn token_client(sandbox: &Sandbox, token: &str) -> Database {
+    let builder = sandbox_builder(sandbox)
+        .database_token(DEFAULT_DATABASE, token)
+        .retry(FAST_RETRIES);
+    database(builder, DEFAULT_DATABASE)
 }
 
-/// A client of [`DEFAULT_DATABASE`] that exchanges [`DEFAULT_API_TOKEN`] for its tokens.
-fn api_token_client(sandbox: &Sandbox) -> Client {
-    api_token_builder(sandbox, DEFAULT_API_TOKEN)
-        .retry(FAST_RETRIES)
-        .build()
-        .expect("valid client settings")
+/// [`DEFAULT_DATABASE`] of a client that exchanges [`DEFAULT_API_TOKEN`] for its tokens.
+fn api_token_client(sandbox: &Sandbox) -> Database {
+    let builder = api_token_builder(sandbox, DEFAULT_API_TOKEN).retry(FAST_RETRIES);
+    database(builder, DEFAULT_DATABASE)
 }
 
 fn duration_ms(span: &RequestSpan) -> u64 {
@@ -283,9 +282,14 @@ async fn a_call_is_one_span_with_operation_method_path_template_attempt_status_a
     assert_eq!(list.status(), Some(200), "{}", list.line);
     assert!(duration_ms(list) < 5_000, "{}", list.line);
 
-    assert_eq!(spans[1].operation(), Some("list_backups"));
+    assert_eq!(spans[1].operation(), Some(OperationId::ListBackups.name()));
     let get = &spans[2];
-    assert_eq!(get.operation(), Some("get_backup"), "{}", get.line);
+    assert_eq!(
+        get.operation(),
+        Some(OperationId::GetBackup.name()),
+        "{}",
+        get.line
+    );
     assert_eq!(
         get.field("path"),
         Some("\"/databases/{database_id}/backups/{backup_id}\""),
@@ -311,13 +315,13 @@ async fn a_retried_call_shows_every_attempt_with_its_own_status() {
     let (captured, _guard) = capture();
 
     sandbox.faults().inject(FaultRule::new(
-        "list_users",
+        OperationId::ListUsers,
         1,
         Fault::json_error(503, "try again"),
     ));
     client.users().list().await.expect("recovers after the 503");
 
-    let spans = captured.requests_of("list_users");
+    let spans = captured.requests_of(OperationId::ListUsers);
     let seen: Vec<(Option<u32>, Option<u16>)> = spans
         .iter()
         .map(|span| (span.attempt(), span.status()))
@@ -339,15 +343,17 @@ async fn a_retried_call_shows_every_attempt_with_its_own_status() {
     );
 
     // An attempt that got no answer has no status, but still a duration.
-    sandbox
-        .faults()
-        .inject(FaultRule::new("list_backups", 1, Fault::DropConnection));
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListBackups,
+        1,
+        Fault::DropConnection,
+    ));
     client
         .backups()
         .list()
         .await
         .expect("recovers after the dropped connection");
-    let spans = captured.requests_of("list_backups");
+    let spans = captured.requests_of(OperationId::ListBackups);
     assert_eq!(spans.len(), 2, "{spans:#?}");
     assert_eq!(spans[0].attempt(), Some(1));
     assert_eq!(
@@ -428,24 +434,24 @@ async fn no_secret_ever_reaches_the_log() {
         .clone();
     let link = client
         .backups()
-        .archive_link(&backup_id)
+        .archive_url(&backup_id)
         .await
         .expect("archive link");
     let link_token = link
-        .expose_url()
+        .expose()
         .split_once("token=")
         .map(|(_, token)| token.to_owned())
         .expect("the link carries its token in the query");
     let mut archive = client.backups().open_archive(&link).await.expect("open");
     while archive.chunk().await.expect("a chunk").is_some() {}
     sandbox.faults().inject(FaultRule::new(
-        "download_backup_archive",
+        OperationId::DownloadBackupArchive,
         1,
         Fault::TruncateBody { after_bytes: 1000 },
     ));
     let downloaded = client
         .backups()
-        .download(&backup_id, &downloads.path().join("backup.tar.gz"), |_| {})
+        .download(&backup_id, downloads.path().join("backup.tar.gz"))
         .await
         .expect("download");
     assert_eq!(
@@ -464,7 +470,7 @@ async fn no_secret_ever_reaches_the_log() {
         other => panic!("expected a 404, got {other:?}"),
     }
     sandbox.faults().inject(FaultRule::new(
-        "reset_user_password",
+        OperationId::ResetUserPassword,
         1,
         Fault::Status {
             status: 200,
@@ -483,13 +489,13 @@ async fn no_secret_ever_reaches_the_log() {
     let text = captured.text();
     // The log did capture these calls, so the searches below look at something.
     for operation in [
-        "exchange_api_token",
-        "get_addon_token",
-        "list_users",
-        "create_user",
-        "update_user_password",
-        "reset_user_password",
-        "get_backup_archive_url",
+        OperationId::ExchangeApiToken,
+        OperationId::GetAddonToken,
+        OperationId::ListUsers,
+        OperationId::CreateUser,
+        OperationId::UpdateUserPassword,
+        OperationId::ResetUserPassword,
+        OperationId::GetBackupArchiveUrl,
     ] {
         assert!(
             !captured.requests_of(operation).is_empty(),
@@ -539,4 +545,97 @@ async fn no_secret_ever_reaches_the_log() {
             "{what} appears in the log:\n{text}"
         );
     }
+}
+
+/// Whether `id` looks like the sandbox's request ids: 32 lower-case hex digits.
+fn is_sandbox_request_id(id: &str) -> bool {
+    id.len() == 32 && id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+}
+
+#[tokio::test]
+async fn with_meta_reports_the_request_id_and_the_attempts_and_errors_carry_their_request_id() {
+    let sandbox = start(SandboxConfig::default()).await;
+    let client = token_client(&sandbox, &sandbox.database_token(DEFAULT_DATABASE));
+    let mut seen = Vec::new();
+
+    // One request: its status, the sandbox's X-Request-ID, one attempt.
+    let (users, meta) = client.users().list().with_meta().await.expect("list");
+    assert_eq!(users.len(), 1);
+    assert_eq!((meta.status, meta.attempts), (200, 1), "{meta:?}");
+    let id = meta.request_id.expect("the sandbox names every answer");
+    assert!(is_sandbox_request_id(&id), "{id}");
+    seen.push(id);
+
+    // A retried call: two 503s, then the answer; the id is the answer's.
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListBackups,
+        2,
+        Fault::json_error(503, "try again"),
+    ));
+    let (backups, meta) = client.backups().list().with_meta().await.expect("list");
+    assert_eq!(backups.len(), 1);
+    assert_eq!((meta.status, meta.attempts), (200, 3), "{meta:?}");
+    assert_eq!(sandbox.counters().get(OperationId::ListBackups), 3);
+    let id = meta.request_id.expect("the answer's request id");
+    assert!(is_sandbox_request_id(&id), "{id}");
+    seen.push(id);
+
+    // Another status of success.
+    let (_, meta) = client.backups().create().with_meta().await.expect("create");
+    assert_eq!((meta.status, meta.attempts), (201, 1), "{meta:?}");
+    seen.push(meta.request_id.expect("the answer's request id"));
+
+    // Errors from an answer carry its id: a refusal of the sandbox, and an injected status.
+    let error = client
+        .users()
+        .update_password("nobody-here", "a-password-of-24-characters")
+        .await
+        .expect_err("no such user");
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    let id = error.request_id().expect("the 404's request id").to_owned();
+    assert!(is_sandbox_request_id(&id), "{id}");
+    seen.push(id);
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::GetBackup,
+        1,
+        Fault::json_error(500, "broken"),
+    ));
+    let error = client
+        .backups()
+        .get(&backups[0].id)
+        .await
+        .expect_err("a 500 is not retried");
+    assert!(
+        matches!(error, Error::Server { status: 500, .. }),
+        "{error:?}"
+    );
+    let id = error.request_id().expect("the 500's request id").to_owned();
+    assert!(is_sandbox_request_id(&id), "{id}");
+    seen.push(id);
+
+    let mut distinct = seen.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), seen.len(), "one id per answer: {seen:?}");
+
+    // No answer, no request id (a creating POST whose connection dropped is not retried).
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::CreateBackup,
+        1,
+        Fault::DropConnection,
+    ));
+    let error = client.backups().create().await.expect_err("dropped");
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_eq!(error.request_id(), None, "{error:?}");
+
+    // The token flow's requests are not attempts of the call.
+    let api = api_token_client(&sandbox);
+    sandbox.counters().reset();
+    let (_, meta) = api.users().list().with_meta().await.expect("list");
+    assert_eq!((meta.status, meta.attempts), (200, 1), "{meta:?}");
+    assert_eq!(
+        sandbox.counters().total(),
+        3,
+        "the exchange, the addon token and the call"
+    );
 }

@@ -2,13 +2,13 @@
 //! anything is sent, with an error naming the field and the rule; what keeps it is sent.
 
 use httpmock::MockServer;
-use scalingo_db::types::{
+use scalingo_db::requests::{
     CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
 };
 use scalingo_db::{Error, NewUser, Password, Problem, Validation};
 use serde_json::json;
 
-use crate::support::{DB, PASSWORD, builder, client};
+use crate::support::{DB, PASSWORD, builder, client, database};
 
 const NAME_RULE: &str = "6 to 32 lower-case letters, digits and hyphens, with no hyphen at the start or end and no two hyphens in a row";
 const PASSWORD_RULE: &str = "24 to 64 characters";
@@ -206,7 +206,7 @@ async fn a_hand_built_body_must_confirm_its_password() {
     ];
     for (what, request, expected) in cases {
         let (server, mock) = accepting_server().await;
-        let result = client(&server).users().create_from_request(&request).await;
+        let result = client(&server).users().create_from_request(request).await;
         check(
             what,
             result,
@@ -226,7 +226,7 @@ async fn a_hand_built_body_must_confirm_its_password() {
     };
     let result = client(&server)
         .users()
-        .update_password_from_request("my_app_4553", &request)
+        .update_password_from_request("my_app_4553", request)
         .await;
     check(
         "update with a different confirmation",
@@ -277,10 +277,7 @@ async fn skipping_validation_sends_the_body_and_lets_the_service_judge() {
                 .json_body(json!({"errors": {"name": ["is invalid"]}}));
         })
         .await;
-    let client = builder(&server)
-        .validation(Validation::Skip)
-        .build()
-        .expect("client");
+    let client = database(builder(&server).validation(Validation::Skip), DB);
 
     let error = client
         .users()

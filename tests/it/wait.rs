@@ -1,34 +1,45 @@
 //! `Backups::wait` and `Backups::latest_done` against the in-process sandbox: a backup followed
 //! from scheduled through running to done, with one callback per status; `error` and `cancelled`
 //! ending in `Error::BackupFailed`; a timeout that names the backup and its status; a polling
-//! interval that grows and stops growing at its maximum; polls retried or not like any call; and
-//! the most recent done backup, whatever is still running.
+//! interval that grows by half, stops growing at its maximum and is shortened to end at the
+//! timeout; polls retried or not like any call; and the most recent done backup, whatever is
+//! still running.
 //!
-//! Where a test needs a backup seen in a given status, the sandbox's answers are forced with
-//! injected faults rather than caught in a timed phase: a loaded machine can sleep through a
-//! phase, never through an answer.
+//! Time is virtual: the sandbox runs on a manual clock and the client sleeps on the same clock
+//! ([`SharedClock`]), so a wait of two hours takes none, and the tests assert the exact intervals
+//! the client slept and the exact time it gave up. Statuses the sandbox never gives (`error`,
+//! `cancelled`, a status flipping at every poll) are forced with injected faults.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{FAST_RETRIES, assert_no_token, sandbox_builder};
-use scalingo_db::{Backup, BackupStatus, Client, Error, WaitOptions};
-use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
-use serde_json::{Value, json};
+use crate::support::{FAST_RETRIES, SharedClock, assert_no_token, manual_clock, sandbox_builder};
+use scalingo_db::{Backup, BackupStatus, Database, Error, OperationId, WaitOptions};
+use scalingo_db_sandbox::{Clock, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
+use serde_json::json;
 
 /// The sandbox operation `wait` polls.
-const GET: &str = "get_backup";
+const GET: OperationId = OperationId::GetBackup;
 
-/// A sandbox started with `config`, a client of [`DEFAULT_DATABASE`] with quick retries, and
-/// the client's database token.
-async fn start(config: SandboxConfig) -> (Sandbox, Client, String) {
-    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+/// A sandbox started with `config` on a manual clock; a client of [`DEFAULT_DATABASE`] with
+/// quick retries, sleeping on that clock; the shared clock, which records the client's sleeps;
+/// and the client's database token.
+async fn start(config: SandboxConfig) -> (Sandbox, Database, SharedClock, String) {
+    let sandbox = Sandbox::start(SandboxConfig {
+        clock: manual_clock(),
+        ..config
+    })
+    .await
+    .expect("sandbox starts");
     let token = sandbox.database_token(DEFAULT_DATABASE);
-    let client = sandbox_builder(&sandbox)
-        .token(token.clone())
+    let shared = SharedClock::of(&sandbox);
+    let db = sandbox_builder(&sandbox)
+        .database_token(DEFAULT_DATABASE, token.clone())
         .retry(FAST_RETRIES)
+        .clock(shared.clone())
         .build()
-        .expect("valid client settings");
-    (sandbox, client, token)
+        .expect("valid client settings")
+        .database(DEFAULT_DATABASE);
+    (sandbox, db, shared, token)
 }
 
 /// Backups that stay scheduled for `scheduled` then run for `running`.
@@ -41,9 +52,10 @@ fn timed(scheduled: Duration, running: Duration) -> SandboxConfig {
     }
 }
 
-/// Backups that stay scheduled for longer than any test waits.
+/// Backups that stay scheduled for longer than any test waits (10 h: the seeded periodic backup,
+/// taken 20 h before the sandbox started, is done).
 fn never_done() -> SandboxConfig {
-    timed(Duration::from_secs(30), Duration::ZERO)
+    timed(Duration::from_secs(10 * 3600), Duration::ZERO)
 }
 
 /// Backups that are done as soon as they are created (though `create` answers `scheduled`).
@@ -59,6 +71,21 @@ fn options(initial_ms: u64, max_ms: u64, timeout_ms: Option<u64>) -> WaitOptions
     }
 }
 
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+fn us(micros: u64) -> Duration {
+    Duration::from_micros(micros)
+}
+
+/// How far `clock` is from the instant `since`.
+fn elapsed(clock: &Clock, since: chrono::DateTime<chrono::Utc>) -> Duration {
+    (clock.now() - since)
+        .to_std()
+        .expect("the clock never goes back")
+}
+
 /// `get_backup`'s answer for `backup` with its status replaced by `status`, as the service
 /// sends it (wrapped in `database_backup`).
 fn with_status(backup: &Backup, status: &str) -> Fault {
@@ -72,107 +99,76 @@ fn with_status(backup: &Backup, status: &str) -> Fault {
     }
 }
 
-/// `list_backups`' answer as the service sends it while `backup_id` is `status` (`scheduled`:
-/// not started, no size; `running`: no size yet), the other backups as they are now.
-async fn listed_while(client: &Client, backup_id: &str, status: &str) -> Fault {
-    let backups = client.backups().list().await.expect("list");
-    let mut backups = serde_json::to_value(backups).expect("backups serialise");
-    let mut found = false;
-    for backup in backups.as_array_mut().expect("a list") {
-        if backup["id"] == backup_id {
-            backup["status"] = json!(status);
-            backup["size"] = Value::Null;
-            if status == "scheduled" {
-                backup["started_at"] = Value::Null;
-            }
-            found = true;
-        }
-    }
-    assert!(found, "{backup_id} is not listed: {backups}");
-    Fault::Status {
-        status: 200,
-        body: json!({ "database_backups": backups }).to_string(),
-        content_type: Some("application/json".to_owned()),
-        headers: vec![],
-    }
-}
-
-/// The intervals `wait` sleeps between its first `count + 1` polls: `initial_ms`, growing by half
-/// after each poll, up to `max_ms` (`None`: no maximum).
-fn intervals(initial_ms: u64, max_ms: Option<u64>, count: usize) -> Vec<Duration> {
-    let max = max_ms.map_or(Duration::MAX, Duration::from_millis);
-    let mut interval = Duration::from_millis(initial_ms);
-    let mut intervals = Vec::with_capacity(count);
-    for _ in 0..count {
-        intervals.push(interval);
-        interval = (interval + interval / 2).min(max);
-    }
-    intervals
-}
-
 #[tokio::test]
 async fn wait_follows_a_backup_from_scheduled_through_running_to_done() {
-    let (sandbox, client, _) = start(done_at_once()).await;
-    let created = client.backups().create().await.expect("create");
+    // Scheduled for 2 s, then running for 4 s, as the sandbox's clock says; the wait's own sleeps
+    // are all that move it.
+    let (sandbox, db, shared, _) =
+        start(timed(Duration::from_secs(2), Duration::from_secs(4))).await;
+    let created = db.backups().create().await.expect("create");
     assert_eq!(created.status, BackupStatus::Scheduled);
-    // Two polls see it scheduled, two running, then it is done as the sandbox has it.
-    for status in ["scheduled", "running"] {
-        sandbox
-            .faults()
-            .inject(FaultRule::new(GET, 2, with_status(&created, status)));
-    }
     sandbox.counters().reset();
 
-    let started = Instant::now();
+    let clock = sandbox.clock().clone();
     let mut seen = Vec::new();
-    let done = client
+    let done = db
         .backups()
-        .wait(&created.id, options(20, 100, Some(5000)), |backup| {
-            seen.push((backup.id.clone(), backup.status.clone()));
+        .wait(&created.id)
+        .options(options(1000, 4000, Some(60_000)))
+        .on_change(|backup| {
+            seen.push((
+                backup.id.clone(),
+                backup.status.clone(),
+                elapsed(&clock, created.created_at),
+            ));
         })
         .await
         .expect("the backup ends done");
-    let waited = started.elapsed();
 
     assert_eq!(done.id, created.id);
     assert_eq!(done.status, BackupStatus::Done);
     assert!(done.size.is_some_and(|size| size > 0), "{done:?}");
-    assert!(done.started_at.is_some());
-    let statuses: Vec<BackupStatus> = seen
-        .iter()
-        .map(|(id, status)| {
-            assert_eq!(id, &created.id);
-            status.clone()
+    assert_eq!(
+        done.started_at,
+        Some(created.created_at + chrono::TimeDelta::seconds(2))
+    );
+    // Polls at 0, 1, 2.5, 4.75 and 8.125 s: scheduled, scheduled, running, running, done. Each
+    // status is told once, at the first poll that saw it.
+    let told: Vec<(BackupStatus, Duration)> = seen
+        .into_iter()
+        .map(|(id, status, at)| {
+            assert_eq!(id, created.id);
+            (status, at)
         })
         .collect();
     assert_eq!(
-        statuses,
+        told,
         vec![
-            BackupStatus::Scheduled,
-            BackupStatus::Running,
-            BackupStatus::Done
+            (BackupStatus::Scheduled, Duration::ZERO),
+            (BackupStatus::Running, ms(2500)),
+            (BackupStatus::Done, ms(8125)),
         ],
-        "each status once, in order"
+        "each status once, in order, when first polled"
     );
     assert_eq!(
         sandbox.counters().get(GET),
         5,
         "polled until the backup was done, and no more"
     );
-    let slept: Duration = intervals(20, Some(100), 4).into_iter().sum();
-    assert!(
-        waited >= slept,
-        "the wait did not sleep between its polls: {waited:?}"
+    assert_eq!(
+        shared.sleeps(),
+        vec![ms(1000), ms(1500), ms(2250), ms(3375)],
+        "the interval grows by half after each poll"
     );
-    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(elapsed(sandbox.clock(), created.created_at), ms(8125));
 }
 
 #[tokio::test]
 async fn a_backup_that_ends_in_error_or_cancelled_fails_the_wait() {
     for ending in ["error", "cancelled"] {
-        let (sandbox, client, token) = start(never_done()).await;
-        let created = client.backups().create().await.expect("create");
-        let shown = client.backups().get(&created.id).await.expect("get");
+        let (sandbox, db, shared, token) = start(never_done()).await;
+        let created = db.backups().create().await.expect("create");
+        let shown = db.backups().get(&created.id).await.expect("get");
         assert_eq!(shown.status, BackupStatus::Scheduled);
         sandbox.counters().reset();
 
@@ -184,11 +180,11 @@ async fn a_backup_that_ends_in_error_or_cancelled_fails_the_wait() {
             .faults()
             .inject(FaultRule::new(GET, 1, with_status(&shown, ending)));
         let mut seen = Vec::new();
-        let error = client
+        let error = db
             .backups()
-            .wait(&created.id, options(10, 50, Some(5000)), |backup| {
-                seen.push(backup.status.clone());
-            })
+            .wait(&created.id)
+            .options(options(10, 50, Some(5000)))
+            .on_change(|backup| seen.push(backup.status.clone()))
             .await
             .expect_err("the backup failed");
 
@@ -217,60 +213,116 @@ async fn a_backup_that_ends_in_error_or_cancelled_fails_the_wait() {
             2,
             "{ending}: no poll after the end"
         );
+        assert_eq!(shared.sleeps(), vec![ms(10)], "{ending}: one interval");
     }
 }
 
 #[tokio::test]
-async fn a_backup_still_scheduled_at_the_timeout_ends_the_wait() {
-    let (sandbox, client, token) = start(never_done()).await;
-    let created = client.backups().create().await.expect("create");
+async fn a_backup_still_scheduled_at_the_timeout_ends_the_wait_exactly_then() {
+    let (sandbox, db, shared, token) = start(never_done()).await;
+    let created = db.backups().create().await.expect("create");
+    sandbox.counters().reset();
 
-    let started = Instant::now();
     let mut seen = Vec::new();
-    let error = client
+    let error = db
         .backups()
-        .wait(&created.id, options(20, 100, Some(300)), |backup| {
-            seen.push(backup.status.clone());
-        })
+        .wait(&created.id)
+        .options(options(20, 100, Some(300)))
+        .on_change(|backup| seen.push(backup.status.clone()))
         .await
         .expect_err("the backup is not done in time");
-    let waited = started.elapsed();
 
-    assert!(
-        waited >= Duration::from_millis(300),
-        "gave up early: {waited:?}"
+    // 20, 30, 45, 67.5, then 100 (capped) ms: 262.5 ms; the last interval is cut to the 37.5 ms
+    // left, so that the last poll comes at the timeout, not after it.
+    assert_eq!(
+        shared.sleeps(),
+        vec![ms(20), ms(30), ms(45), us(67_500), ms(100), us(37_500)]
     );
-    assert!(waited < Duration::from_secs(1), "gave up late: {waited:?}");
+    assert_eq!(elapsed(sandbox.clock(), created.created_at), ms(300));
+    assert_eq!(sandbox.counters().get(GET), 7, "a poll after each interval");
     assert_eq!(seen, vec![BackupStatus::Scheduled], "one status, told once");
     match &error {
-        Error::Timeout { what, source } => {
-            assert!(source.is_none(), "no request timed out: {source:?}");
-            assert!(
-                what.contains(&created.id) && what.contains("scheduled"),
-                "the message names the backup and its status: {what}"
-            );
+        Error::WaitTimedOut { backup, waited } => {
+            assert_eq!(backup.id, created.id);
+            assert_eq!(backup.status, BackupStatus::Scheduled);
+            assert_eq!(*waited, ms(300), "given up at the timeout, not before");
         }
-        other => panic!("expected a timeout, got {other:?}"),
+        other => panic!("expected WaitTimedOut, got {other:?}"),
     }
-    let message = error.to_string();
-    assert!(
-        message.contains(&created.id) && message.contains("scheduled"),
-        "{message}"
-    );
-    // The wait lasted 300 ms: the message must not say it gave up after no time at all.
-    assert!(
-        !message.contains("after 0 s"),
-        "the message misstates how long the wait lasted: {message}"
+    // The wait lasted 300 ms: the message says so (and not "after 0 s").
+    assert_eq!(
+        error.to_string(),
+        format!("backup {} was still scheduled after 0.3 s", created.id)
     );
     assert_no_token(&error, &token);
-    assert!(sandbox.counters().get(GET) >= 2);
 }
 
-/// When `wait` polled, told by its callback: the backup's status changes at every poll (as no
-/// real backup's does), `changes` times, then the backup is done.
-async fn poll_times(initial_ms: u64, max_ms: u64, changes: usize) -> Vec<Instant> {
-    let (sandbox, client, _) = start(done_at_once()).await;
-    let created = client.backups().create().await.expect("create");
+#[tokio::test]
+async fn the_default_wait_polls_at_most_every_30_s_and_gives_up_after_two_hours() {
+    // A database token that outlives the two hours (the default lasts one).
+    let (sandbox, db, shared, _) = start(SandboxConfig {
+        database_token_lifetime: Duration::from_secs(3 * 3600),
+        ..never_done()
+    })
+    .await;
+    let created = db.backups().create().await.expect("create");
+    sandbox.counters().reset();
+
+    let error = db
+        .backups()
+        .wait(&created.id)
+        .await
+        .expect_err("the backup is not done in two hours");
+
+    const TWO_HOURS: Duration = Duration::from_secs(2 * 3600);
+    match &error {
+        Error::WaitTimedOut { backup, waited } => {
+            assert_eq!(backup.status, BackupStatus::Scheduled);
+            assert_eq!(*waited, TWO_HOURS);
+        }
+        other => panic!("expected WaitTimedOut, got {other:?}"),
+    }
+    assert_eq!(elapsed(sandbox.clock(), created.created_at), TWO_HOURS);
+    let sleeps = shared.sleeps();
+    // 1 s growing by half up to 30 s (the next, 1.5^9 s, would be 38.4 s): 74.89 s in nine
+    // intervals; then 237 intervals of 30 s, and the last one cut to the 15.11 s left.
+    let growing: Vec<Duration> = [
+        1_000_000_000,
+        1_500_000_000,
+        2_250_000_000,
+        3_375_000_000,
+        5_062_500_000,
+        7_593_750_000,
+        11_390_625_000,
+        17_085_937_500,
+        25_628_906_250,
+    ]
+    .into_iter()
+    .map(Duration::from_nanos)
+    .collect();
+    assert_eq!(sleeps.len(), 9 + 237 + 1, "{sleeps:?}");
+    assert_eq!(sleeps[..9], growing, "{sleeps:?}");
+    assert!(
+        sleeps[9..sleeps.len() - 1]
+            .iter()
+            .all(|slept| *slept == Duration::from_secs(30)),
+        "{sleeps:?}"
+    );
+    assert_eq!(sleeps.last(), Some(&Duration::from_nanos(15_113_281_250)));
+    assert_eq!(sleeps.iter().sum::<Duration>(), TWO_HOURS);
+    assert_eq!(sandbox.counters().get(GET), sleeps.len() as u64 + 1);
+    assert_eq!(
+        error.to_string(),
+        format!("backup {} was still scheduled after 7200 s", created.id)
+    );
+}
+
+/// The intervals `wait` slept while the backup's status changed at every poll (as no real
+/// backup's does), `changes` times before it was done, checked against the virtual times at which
+/// its callback was told of each change.
+async fn poll_intervals(initial_ms: u64, max_ms: u64, changes: usize) -> Vec<Duration> {
+    let (sandbox, db, shared, _) = start(done_at_once()).await;
+    let created = db.backups().create().await.expect("create");
     for change in 0..changes {
         let status = if change % 2 == 0 {
             "scheduled"
@@ -282,14 +334,13 @@ async fn poll_times(initial_ms: u64, max_ms: u64, changes: usize) -> Vec<Instant
             .inject(FaultRule::new(GET, 1, with_status(&created, status)));
     }
     sandbox.counters().reset();
+    let clock = sandbox.clock().clone();
     let mut polled = Vec::new();
-    let done = client
+    let done = db
         .backups()
-        .wait(
-            &created.id,
-            options(initial_ms, max_ms, Some(30_000)),
-            |_| polled.push(Instant::now()),
-        )
+        .wait(&created.id)
+        .options(options(initial_ms, max_ms, Some(30_000)))
+        .on_change(|_| polled.push(clock.now()))
         .await
         .expect("done after the changes");
     assert_eq!(done.status, BackupStatus::Done);
@@ -299,74 +350,74 @@ async fn poll_times(initial_ms: u64, max_ms: u64, changes: usize) -> Vec<Instant
         changes + 1,
         "every poll saw a new status, so every poll called back"
     );
-    polled
-}
-
-/// The time between each poll and the next.
-fn gaps(polled: &[Instant]) -> Vec<Duration> {
-    polled.windows(2).map(|pair| pair[1] - pair[0]).collect()
-}
-
-/// Fails unless every gap between two polls lasted at least the interval `wait` had to sleep
-/// there (a gap is that sleep plus one answer's time, however loaded the machine).
-fn assert_slept_at_least(gaps: &[Duration], intervals: &[Duration]) {
-    assert_eq!(gaps.len(), intervals.len());
-    for (index, (gap, interval)) in gaps.iter().zip(intervals).enumerate() {
-        assert!(
-            gap >= interval,
-            "poll {} came {gap:?} after the previous one, before the {interval:?} interval: {gaps:?}",
-            index + 1
-        );
-    }
+    let gaps: Vec<Duration> = polled
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).to_std().expect("forward"))
+        .collect();
+    let sleeps = shared.sleeps();
+    assert_eq!(gaps, sleeps, "each poll came right after its interval");
+    sleeps
 }
 
 #[tokio::test]
-async fn the_polling_interval_grows() {
-    // Growing by half from 50 ms up to 200 ms: 50, 75, 112, 168, 200, 200 and 200 ms between
-    // the eight polls, about 1 s in all. A fixed 50 ms interval would poll 21 times in that time.
-    let gaps = gaps(&poll_times(50, 200, 7).await);
-    let expected = intervals(50, Some(200), 7);
-    assert_slept_at_least(&gaps, &expected);
-    // And no more than that, but for the answers' time.
-    let waited: Duration = gaps.iter().sum();
-    let slept: Duration = expected.iter().sum();
-    assert!(
-        waited < slept + Duration::from_secs(1),
-        "{waited:?} between the first and last polls: {gaps:?}"
+async fn the_polling_interval_grows_by_half_after_each_poll() {
+    // Growing by half from 50 ms up to 200 ms. A fixed 50 ms interval would poll 21 times in the
+    // same second.
+    assert_eq!(
+        poll_intervals(50, 200, 7).await,
+        vec![
+            ms(50),
+            ms(75),
+            us(112_500),
+            us(168_750),
+            ms(200),
+            ms(200),
+            ms(200)
+        ]
     );
 }
 
 #[tokio::test]
 async fn the_polling_interval_stops_growing_at_its_maximum() {
-    // Capped at 40 ms: 20, 30, then 40 ms between the twelve polls. Had it kept growing by half,
-    // the last six gaps would add up to more than 3 s (152, 228, 342, 513, 769, 1153 ms); capped,
-    // they add up to 240 ms and six answers' time.
-    let gaps = gaps(&poll_times(20, 40, 11).await);
-    assert_slept_at_least(&gaps, &intervals(20, Some(40), 11));
-    let uncapped_late: Duration = intervals(20, None, 11)[5..].iter().sum();
-    assert!(uncapped_late > Duration::from_secs(3), "{uncapped_late:?}");
-    let late: Duration = gaps[5..].iter().sum();
-    assert!(
-        late < Duration::from_secs(1),
-        "the last six gaps took {late:?}, as if the interval kept growing: {gaps:?}"
-    );
+    // Capped at 40 ms: had it kept growing by half, the last six intervals would add up to more
+    // than 3 s (152, 228, 342, 513, 769, 1153 ms).
+    let mut capped = vec![ms(20), ms(30)];
+    capped.extend([ms(40); 9]);
+    assert_eq!(poll_intervals(20, 40, 11).await, capped);
 }
 
 #[tokio::test]
 async fn a_poll_that_fails_transiently_is_retried_and_a_refusal_ends_the_wait() {
-    let (sandbox, client, token) = start(timed(Duration::from_millis(100), Duration::ZERO)).await;
-    let created = client.backups().create().await.expect("create");
+    // Scheduled for 110 ms: done at the fifth poll, 145 ms (plus the retry's backoff) in.
+    let (sandbox, db, shared, token) = start(timed(ms(110), Duration::ZERO)).await;
+    let created = db.backups().create().await.expect("create");
     sandbox.counters().reset();
     sandbox
         .faults()
         .inject(FaultRule::new(GET, 1, Fault::json_error(503, "busy")));
-    let done = client
+    let done = db
         .backups()
-        .wait(&created.id, options(20, 50, Some(5000)), |_| {})
+        .wait(&created.id)
+        .options(options(20, 50, Some(5000)))
         .await
         .expect("a 503 is retried within the poll");
     assert_eq!(done.status, BackupStatus::Done);
-    assert!(sandbox.counters().get(GET) >= 2);
+    assert_eq!(
+        sandbox.counters().get(GET),
+        6,
+        "the 503, its retry, 4 polls"
+    );
+    let sleeps = shared.sleeps();
+    assert_eq!(sleeps.len(), 5, "{sleeps:?}");
+    assert!(
+        sleeps[0] <= FAST_RETRIES.initial_backoff,
+        "the retry's backoff: {sleeps:?}"
+    );
+    assert_eq!(
+        sleeps[1..],
+        [ms(20), ms(30), ms(45), ms(50)],
+        "the retry is within the poll: the intervals are not disturbed"
+    );
 
     sandbox.faults().inject(FaultRule::new(
         GET,
@@ -374,9 +425,10 @@ async fn a_poll_that_fails_transiently_is_retried_and_a_refusal_ends_the_wait() 
         Fault::json_error(401, "token expired"),
     ));
     sandbox.counters().reset();
-    let error = client
+    let error = db
         .backups()
-        .wait(&created.id, options(20, 50, Some(5000)), |_| {})
+        .wait(&created.id)
+        .options(options(20, 50, Some(5000)))
         .await
         .expect_err("a 401 ends the wait");
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
@@ -385,16 +437,14 @@ async fn a_poll_that_fails_transiently_is_retried_and_a_refusal_ends_the_wait() 
         1,
         "not retried, not polled again"
     );
+    assert_eq!(shared.sleeps().len(), 5, "no sleep after the refusal");
     assert_no_token(&error, &token);
 
     sandbox.counters().reset();
-    let error = client
+    let error = db
         .backups()
-        .wait(
-            "000000000000000000000000",
-            options(20, 50, Some(5000)),
-            |_| {},
-        )
+        .wait("000000000000000000000000")
+        .options(options(20, 50, Some(5000)))
         .await
         .expect_err("an unknown backup ends the wait");
     match &error {
@@ -404,44 +454,49 @@ async fn a_poll_that_fails_transiently_is_retried_and_a_refusal_ends_the_wait() 
         other => panic!("expected a 404, got {other:?}"),
     }
     assert_eq!(sandbox.counters().get(GET), 1);
+    assert_eq!(shared.sleeps().len(), 5);
 }
 
 #[tokio::test]
 async fn latest_done_is_the_newest_done_backup_whatever_is_still_running() {
-    let (sandbox, client, _) = start(done_at_once()).await;
-    let backups = client.backups().list().await.expect("list");
+    const SCHEDULED: Duration = Duration::from_secs(1);
+    let (sandbox, db, _, _) = start(timed(SCHEDULED, Duration::from_secs(2))).await;
+    let backups = db.backups().list().await.expect("list");
     assert_eq!(backups.len(), 1);
     let seeded = backups[0].clone();
     assert_eq!(seeded.status, BackupStatus::Done);
     assert_eq!(
-        client.backups().latest_done().await.expect("latest_done"),
+        db.backups().latest_done().await.expect("latest_done"),
         Some(seeded.clone()),
         "the seeded periodic backup"
     );
 
-    // While a new backup is scheduled, then running (the list is answered so), the newest done
-    // backup is still the one before it; once it is done, it is the new one. Twice.
+    // While a new backup is scheduled, then running, the newest done backup is still the one
+    // before it; once it is done, it is the new one. Twice.
     let mut previous = seeded;
     for round in ["first", "second"] {
-        let created = client.backups().create().await.expect("create");
-        for status in ["scheduled", "running"] {
-            let listed = listed_while(&client, &created.id, status).await;
-            sandbox
-                .faults()
-                .inject(FaultRule::new("list_backups", 1, listed));
-            let latest = client.backups().latest_done().await.expect("latest_done");
+        let created = db.backups().create().await.expect("create");
+        for (status, advance) in [
+            (BackupStatus::Scheduled, Duration::ZERO),
+            (BackupStatus::Running, SCHEDULED),
+        ] {
+            sandbox.clock().advance(advance);
+            let shown = db.backups().get(&created.id).await.expect("get");
+            assert_eq!(shown.status, status, "{round} backup");
+            let latest = db.backups().latest_done().await.expect("latest_done");
             assert_eq!(
                 latest.map(|backup| backup.id),
                 Some(previous.id.clone()),
                 "{round} backup {status}"
             );
         }
-        let done = client
+        let done = db
             .backups()
-            .wait(&created.id, options(20, 50, Some(5000)), |_| {})
+            .wait(&created.id)
+            .options(options(500, 1000, Some(5000)))
             .await
             .expect("done");
-        let latest = client
+        let latest = db
             .backups()
             .latest_done()
             .await
@@ -455,15 +510,15 @@ async fn latest_done_is_the_newest_done_backup_whatever_is_still_running() {
 
 #[tokio::test]
 async fn latest_done_is_none_when_no_backup_is_done() {
-    let (sandbox, client, _) = start(never_done()).await;
-    let created = client.backups().create().await.expect("create");
-    let shown = client.backups().get(&created.id).await.expect("get");
+    let (sandbox, db, _, _) = start(never_done()).await;
+    let created = db.backups().create().await.expect("create");
+    let shown = db.backups().get(&created.id).await.expect("get");
     let mut failed = serde_json::to_value(&shown).expect("serialise");
     failed["status"] = json!("error");
     let mut running = serde_json::to_value(&shown).expect("serialise");
     running["status"] = json!("running");
     sandbox.faults().inject(FaultRule::new(
-        "list_backups",
+        OperationId::ListBackups,
         1,
         Fault::Status {
             status: 200,
@@ -472,14 +527,10 @@ async fn latest_done_is_none_when_no_backup_is_done() {
             headers: vec![],
         },
     ));
-    assert_eq!(
-        client.backups().latest_done().await.expect("latest_done"),
-        None
-    );
+    assert_eq!(db.backups().latest_done().await.expect("latest_done"), None);
     // Without the fault, the seeded backup is done.
     assert!(
-        client
-            .backups()
+        db.backups()
             .latest_done()
             .await
             .expect("latest_done")

@@ -8,13 +8,19 @@
 mod api_version;
 mod bench;
 mod codegen;
+mod contract;
+mod envelopes;
 mod files;
 mod open_enums;
 mod operations;
+mod replacements;
 mod rules;
+mod sandbox_api;
 mod secrets;
+mod servers;
 mod spec;
 mod tidy;
+mod wire_types;
 
 use std::process::ExitCode;
 

@@ -94,6 +94,8 @@ fn one(open: &OpenEnum) -> TokenStream {
         .collect();
     let values = &open.values;
     let variant_docs = values.iter().map(|value| format!(" `{value}`"));
+    let schema_name = &open.name;
+    let description = open.description.trim_end();
     quote! {
         #(#[doc = #doc])*
         ///
@@ -140,6 +142,21 @@ fn one(open: &OpenEnum) -> TokenStream {
         impl ::serde::Serialize for #name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
+            }
+        }
+
+        /// The contract's schema: a string, with the known values in `x-extensible-enum`.
+        impl ::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                #schema_name.into()
+            }
+
+            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                ::schemars::json_schema!({
+                    "type": "string",
+                    "description": #description,
+                    "x-extensible-enum": [#(#values),*],
+                })
             }
         }
 

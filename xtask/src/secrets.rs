@@ -1,13 +1,21 @@
 //! Which schemas of the contract are secrets: those marked `x-secret: <Type>`, replaced in the
 //! generated code by that hand-written type of `scalingo-db-generated` (`secret.rs`), whose
-//! `Debug` never shows the value.
+//! `Debug` never shows the value. Also generates `generated_secrets.rs`: the names of the JSON
+//! fields that hold such values and of the query parameters that carry credentials, which the
+//! client scrubs from the body snippets and URLs its errors quote.
 //!
 //! The marker sits in the contract, next to the schema, so a new secret cannot be forgotten in a
 //! list here; and a schema that looks secret (`format: password`, or an `allOf` of a secret) but
 //! carries no marker stops the generation instead of becoming a plain `String` that prints.
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
 use openapiv3::{OpenAPI, ReferenceOr, SchemaKind, StringFormat, Type, VariantOrUnknownOrEmpty};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::contract::{Contract, Credential};
 
 const EXTENSION: &str = "x-secret";
 
@@ -65,6 +73,55 @@ pub fn find(spec: &OpenAPI) -> anyhow::Result<Vec<Secret>> {
         );
     }
     Ok(found)
+}
+
+/// Builds the token stream of the secret field and parameter lists.
+pub fn generate(contract: &Contract, secrets: &[Secret]) -> TokenStream {
+    let is_secret = |reference: &str| {
+        secrets
+            .iter()
+            .any(|secret| reference == format!("#/components/schemas/{}", secret.schema))
+    };
+    let mut fields = BTreeSet::new();
+    for schema in contract
+        .spec
+        .components
+        .iter()
+        .flat_map(|components| components.schemas.values())
+    {
+        let ReferenceOr::Item(schema) = schema else {
+            continue;
+        };
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+            continue;
+        };
+        for (name, property) in &object.properties {
+            if matches!(property, ReferenceOr::Reference { reference } if is_secret(reference)) {
+                fields.insert(name.as_str());
+            }
+        }
+    }
+    let fields = fields.into_iter();
+    let parameters: BTreeSet<&str> = contract
+        .schemes
+        .iter()
+        .filter_map(|scheme| match &scheme.credential {
+            Credential::Query(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let parameters = parameters.into_iter();
+    quote! {
+        //! Where secrets travel, so that what quotes a body or a URL can leave them out.
+
+        /// The JSON fields whose values are secrets (`x-secret` in the contract), wherever they
+        /// appear.
+        pub const SECRET_FIELDS: &[&str] = &[#(#fields),*];
+
+        /// The query parameters that carry a credential (`apiKey` security schemes in the
+        /// query).
+        pub const SECRET_QUERY_PARAMETERS: &[&str] = &[#(#parameters),*];
+    }
 }
 
 #[cfg(test)]

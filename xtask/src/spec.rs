@@ -1,4 +1,4 @@
-//! Loads `openapi.yaml` and derives from it the variant that progenitor is given.
+//! Derives from the contract the variant that progenitor is given.
 //!
 //! The contract documents JSON error bodies, but the real service also answers plain text (429),
 //! HTML (gateways) and empty bodies. progenitor decodes a documented JSON error eagerly and, when
@@ -7,17 +7,7 @@
 //! generated client hands over status, headers and raw body, and the facade decodes the `Error`
 //! schema itself (typify still generates it, like every component schema).
 
-use std::path::Path;
-
-use anyhow::Context as _;
 use openapiv3::{OpenAPI, ReferenceOr, Response, StatusCode};
-
-/// Reads and parses the contract.
-pub fn load(path: &Path) -> anyhow::Result<OpenAPI> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
 
 /// The contract as progenitor must see it: error responses carry no JSON media type.
 pub fn for_progenitor(spec: &OpenAPI) -> OpenAPI {

@@ -134,7 +134,7 @@ pub fn one_shot(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let cli = crate::release_binary("CLI_BIN", "scalingo-db");
     // The user every run must print: the database's default user, as the facade lists it.
-    let users = runtime.block_on(sandbox.client()?.users().list())?;
+    let users = runtime.block_on(sandbox.client()?.users().list().send())?;
     let user = users
         .first()
         .ok_or("the sandbox's database has no user")?

@@ -4,6 +4,8 @@
 //! - download throughput of a 1 GiB archive through `Backups::download`, against `curl` on the
 //!   same link (goal: at least 0.9x);
 //! - peak resident memory of that download, for 1 GiB and 4 GiB (goal: at most 32 MiB, flat);
+//! - a download of hundreds of MiB cut several times and resumed, whose sha256 must equal an
+//!   uninterrupted download's (the benchmark fails otherwise), with its time and memory;
 //! - HTTP requests per Database API call with API-token authentication (goal: at most 1.02);
 //! - throughput of rounds of [`CALLS`] `users().list()` calls, [`IN_FLIGHT`] in flight, against
 //!   plain reqwest doing the same requests (goal: at least 0.95x), and the client's instructions
@@ -11,7 +13,7 @@
 //! - the one-shot wall time of `scalingo-db users list` (the CLI), against `curl` of the same
 //!   endpoint (goal: at most 1.5x), and the instructions of one run under callgrind.
 //!
-//! The sections are `download` (the first two figures), `auth`, `calls` and `cli`: all by
+//! The sections are `download` (the first three figures), `auth`, `calls` and `cli`: all by
 //! default, or those named on the command line.
 //!
 //! The sandbox runs as its own process (the release binary), so the figures do not mix its work
@@ -26,6 +28,7 @@
 
 mod callgrind;
 mod cli;
+mod resume;
 mod sandbox;
 
 use std::io::Write as _;
@@ -34,7 +37,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use scalingo_db::Client;
+use scalingo_db::{Client, Database};
 
 use callgrind::Callgrind;
 use sandbox::SandboxProcess;
@@ -56,19 +59,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let [_, mode, base, database, backup, path] = args.as_slice()
         && mode == "download-child"
     {
-        // The child: one download, then its own peak resident memory. Its token comes through
-        // the environment, never as an argument.
+        // The child: one download, then its own peak resident memory and how many times the
+        // transfer was resumed. Its token comes through the environment, never as an argument.
         let token = std::env::var("SCALINGO_DB_TOKEN")
             .map_err(|_| "the download child needs SCALINGO_DB_TOKEN")?;
-        let client = Client::builder()
-            .base_url(base.as_str())
-            .database_id(database.as_str())
-            .token(token)
-            .build()?;
+        let db = Client::builder()
+            .database_api_url(base.as_str())
+            .database_token(database.as_str(), token)
+            .build()?
+            .database(database.as_str());
         let started = Instant::now();
-        let done = runtime.block_on(client.backups().download(backup, path.as_ref(), |_| {}))?;
+        let done = runtime.block_on(db.backups().download(backup, path).send())?;
         let seconds = started.elapsed().as_secs_f64();
-        println!("{} {seconds} {}", done.bytes, peak_rss_kib()?);
+        println!(
+            "{} {seconds} {} {}",
+            done.bytes,
+            peak_rss_kib()?,
+            done.resumes
+        );
         return Ok(());
     }
     if let [_, mode, side, calls] = args.as_slice()
@@ -220,23 +228,24 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
             .ok_or("no done backup")?;
         let path = scratch.join("archive.tar.gz");
 
-        let (bytes, mut ours, rss_kib) = download_in_child(&sandbox, &backup.id, &path)?;
+        let first = download_in_child(&sandbox, &backup.id, &path)?;
+        let (bytes, mut ours) = (first.bytes, first.seconds);
         std::fs::remove_file(&path).ok();
-        memory.push((size, rss_kib));
+        memory.push((size, first.peak_rss_kib));
         if size == GIB {
             // Alternating rounds, best of each: the disk's write-back of the previous round
             // weighs on whoever comes next.
             let (mut curl, mut curl_synced) = (f64::INFINITY, f64::INFINITY);
             for round in 0..DOWNLOAD_ROUNDS {
-                let link = client.backups().archive_link(&backup.id).await?;
+                let link = client.backups().archive_url(&backup.id).await?;
                 let target = scratch.join("curl.tar.gz");
-                let (seconds, synced) = curl_download(link.expose_url(), &target)?;
+                let (seconds, synced) = curl_download(link.expose(), &target)?;
                 curl = curl.min(seconds);
                 curl_synced = curl_synced.min(synced);
                 if round + 1 < DOWNLOAD_ROUNDS {
-                    let (_, seconds, _) = download_in_child(&sandbox, &backup.id, &path)?;
+                    let again = download_in_child(&sandbox, &backup.id, &path)?;
                     std::fs::remove_file(&path).ok();
-                    ours = ours.min(seconds);
+                    ours = ours.min(again.seconds);
                 }
             }
             let rate = |seconds: f64| bytes as f64 / (1024.0 * 1024.0) / seconds;
@@ -273,6 +282,7 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
             println!("  {} GiB archive  {mib:>6.1} MiB", size / GIB);
         }
         println!("  goal: <= 32 MiB, flat\n");
+        resume::resumed_download(&sandbox_bin, &scratch).await?;
     }
     if auth {
         let sandbox = SandboxProcess::start(&sandbox_bin, 1024 * 1024)?;
@@ -283,12 +293,24 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
     Ok(())
 }
 
-/// Runs one download in a child process; returns (bytes, seconds, peak RSS in KiB).
+/// What a download in a child process reports.
+struct ChildDownload {
+    /// The archive's size.
+    bytes: u64,
+    /// The download's wall time, from the first call to the renamed file.
+    seconds: f64,
+    /// The child's peak resident memory (VmHWM).
+    peak_rss_kib: u64,
+    /// How many times the transfer was resumed.
+    resumes: u32,
+}
+
+/// Runs one download in a child process.
 fn download_in_child(
     sandbox: &SandboxProcess,
     backup: &str,
     path: &std::path::Path,
-) -> Result<(u64, f64, u64), Box<dyn std::error::Error>> {
+) -> Result<ChildDownload, Box<dyn std::error::Error>> {
     let output = Command::new(std::env::current_exe()?)
         .args([
             "download-child",
@@ -309,7 +331,12 @@ fn download_in_child(
     let text = String::from_utf8(output.stdout)?;
     let fields: Vec<&str> = text.split_whitespace().collect();
     match fields.as_slice() {
-        [bytes, seconds, rss] => Ok((bytes.parse()?, seconds.parse()?, rss.parse()?)),
+        [bytes, seconds, rss, resumes] => Ok(ChildDownload {
+            bytes: bytes.parse()?,
+            seconds: seconds.parse()?,
+            peak_rss_kib: rss.parse()?,
+            resumes: resumes.parse()?,
+        }),
         _ => Err(format!("unexpected child output: {text}").into()),
     }
 }
@@ -439,7 +466,7 @@ async fn throughput(sandbox: &SandboxProcess) -> Result<(), Box<dyn std::error::
 }
 
 async fn facade_calls(
-    client: &Client,
+    client: &Database,
     calls: usize,
 ) -> Result<Duration, Box<dyn std::error::Error>> {
     let started = Instant::now();
@@ -472,7 +499,9 @@ async fn reqwest_calls(
                 .await?
                 .error_for_status()?;
             // Decode into the same type as the facade, so both sides do the same work.
-            response.json::<scalingo_db::types::DatabaseUsers>().await
+            response
+                .json::<scalingo_db_generated::types::DatabaseUsers>()
+                .await
         })
         .buffer_unordered(IN_FLIGHT);
     while let Some(result) = results.next().await {

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use scalingo_db::Client;
+use scalingo_db::{Client, Database, Server};
 
 /// The database of the sandbox's default configuration.
 pub const DATABASE: &str = "ad-5a4b0d7e-sandbox-postgresql";
@@ -96,7 +96,7 @@ impl SandboxProcess {
 
     /// `http://127.0.0.1:<port>/api`.
     pub fn database_api_url(&self) -> String {
-        format!("{}/api", self.base_url)
+        format!("{}{}", self.base_url, Server::DatabaseApi.path_prefix())
     }
 
     /// The sandbox's API token (for [`APP`]).
@@ -109,24 +109,22 @@ impl SandboxProcess {
         self.database_token.clone()
     }
 
-    /// A client of [`DATABASE`] with its database token.
-    pub fn client(&self) -> Result<Client, scalingo_db::Error> {
-        Client::builder()
-            .base_url(self.database_api_url())
-            .database_id(DATABASE)
-            .token(self.database_token())
-            .build()
+    /// [`DATABASE`], with its database token.
+    pub fn client(&self) -> Result<Database, scalingo_db::Error> {
+        let client = Client::builder()
+            .all_servers_at(self.base_url.as_str())
+            .database_token(DATABASE, self.database_token())
+            .build()?;
+        Ok(client.database(DATABASE))
     }
 
-    /// A client of [`DATABASE`] with the sandbox's API token (tokens exchanged and cached).
-    pub fn api_token_client(&self) -> Result<Client, scalingo_db::Error> {
-        Client::builder()
-            .base_url(self.database_api_url())
-            .auth_url(self.base_url.as_str())
-            .main_api_url(self.base_url.as_str())
-            .database_id(DATABASE)
-            .api_token(self.api_token.as_str(), APP)
-            .build()
+    /// [`DATABASE`], with the sandbox's API token (tokens exchanged and cached).
+    pub fn api_token_client(&self) -> Result<Database, scalingo_db::Error> {
+        let client = Client::builder()
+            .all_servers_at(self.base_url.as_str())
+            .api_token(self.api_token.as_str())
+            .build()?;
+        Ok(client.database_of(APP, DATABASE))
     }
 
     /// Starts counting requests from zero.
@@ -139,15 +137,48 @@ impl SandboxProcess {
         Ok(())
     }
 
-    /// Requests received by the contract's operations since the last reset.
-    pub async fn total_requests(&self) -> Result<u64, Box<dyn std::error::Error>> {
-        let counters: serde_json::Value = reqwest::Client::new()
+    /// Adds a fault rule (`FaultRule`'s JSON: `{"operation": .., "times": .., "fault": {..}}`).
+    pub async fn inject_fault(
+        &self,
+        rule: &serde_json::Value,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_sandbox/faults", self.base_url))
+            .json(rule)
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(
+                format!("the sandbox refused the fault rule {rule} ({status}): {body}").into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Requests received by `operation` (as the contract names it) since the last reset.
+    pub async fn operation_requests(
+        &self,
+        operation: &str,
+    ) -> Result<u64, Box<dyn std::error::Error>> {
+        let counters = self.counters().await?;
+        Ok(counters["operations"][operation].as_u64().unwrap_or(0))
+    }
+
+    async fn counters(&self) -> Result<serde_json::Value, reqwest::Error> {
+        reqwest::Client::new()
             .get(format!("{}/_sandbox/counters", self.base_url))
             .send()
             .await?
             .error_for_status()?
             .json()
-            .await?;
+            .await
+    }
+
+    /// Requests received by the contract's operations since the last reset.
+    pub async fn total_requests(&self) -> Result<u64, Box<dyn std::error::Error>> {
+        let counters = self.counters().await?;
         counters["total"]
             .as_u64()
             .ok_or_else(|| "no total in the counters".into())

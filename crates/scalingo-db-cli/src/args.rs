@@ -1,11 +1,15 @@
-//! The command line as clap parses it: every flag, argument and environment variable, with the
-//! help text people read. Nothing here does I/O; `target.rs` turns these into a client.
+//! The command line as clap parses it: the global flags, the commands, and the arguments several
+//! commands share, with the help text people read. Each area's own commands live beside their
+//! code (`cmd_users.rs`, `cmd_backups.rs`). Nothing here does I/O; `target.rs` turns these into a
+//! client.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scalingo_db::Region;
+
+use crate::cmd_backups::BackupsCommand;
+use crate::cmd_users::UsersCommand;
 
 /// Manage the users and backups of a Scalingo database.
 ///
@@ -37,6 +41,8 @@ Credentials (read from the environment only, never from arguments, which other u
 Other environment variables:
   SCALINGO_DB_SANDBOX_FILE  the --sandbox state file
                             (default: $XDG_DATA_HOME/scalingo-db/sandbox.json)
+  SCALINGO_DB_SANDBOX_TIME  `virtual`: the --sandbox time moves only when a command waits, which
+                            then ends at once (default: `real`)
   NO_COLOR, CLICOLOR=0  no colours with --color=auto; CLICOLOR_FORCE=1: colours even when piped
   RUST_LOG              log filter, overriding -v
 
@@ -131,136 +137,21 @@ pub enum Command {
     #[command(subcommand)]
     Sandbox(SandboxCommand),
 
+    /// Print the JSON Schema of what a command prints with --json.
+    ///
+    /// `schema users list` prints one; without a command, the schemas of every command, by
+    /// command.
+    Schema {
+        /// The command, as typed after `scalingo-db` (e.g. `backups download`).
+        command: Vec<String>,
+    },
+
     /// Print a completion script for a shell, e.g. `scalingo-db completions bash > …`.
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-}
-
-/// `scalingo-db users …`
-#[derive(Debug, Subcommand)]
-pub enum UsersCommand {
-    /// List the users, the protected default user included.
-    List,
-
-    /// Create a user. Asks for its password (leave it empty to let the server generate one).
-    Create {
-        /// The user's name.
-        name: String,
-
-        /// Allow the user only to read.
-        #[arg(long)]
-        read_only: bool,
-
-        #[command(flatten)]
-        password: PasswordSource,
-    },
-
-    /// Set a user's password. Asks for it (leave it empty to let the server generate one).
-    UpdatePassword {
-        /// The user's name.
-        name: String,
-
-        #[command(flatten)]
-        password: PasswordSource,
-    },
-
-    /// Replace a user's password with one the server generates, shown once.
-    ResetPassword {
-        /// The user's name.
-        name: String,
-    },
-
-    /// Delete a user. Asks for confirmation unless --yes.
-    Delete {
-        /// The user's name.
-        name: String,
-
-        /// Do not ask for confirmation (needed when stdin is not a terminal).
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
-}
-
-/// Where a password comes from: a hidden prompt, or stdin.
-#[derive(Debug, Args)]
-pub struct PasswordSource {
-    /// Read the password from the first line of stdin instead of prompting; an empty line (or no
-    /// input) lets the server generate one.
-    #[arg(long)]
-    pub password_stdin: bool,
-}
-
-/// `scalingo-db backups …`
-#[derive(Debug, Subcommand)]
-pub enum BackupsCommand {
-    /// List the backups, newest first.
-    List,
-
-    /// Start a backup now.
-    Create {
-        /// Wait until it is done.
-        #[arg(long)]
-        wait: bool,
-
-        #[command(flatten)]
-        wait_options: WaitArgs,
-    },
-
-    /// Show one backup.
-    Show {
-        /// The backup's ID.
-        id: String,
-    },
-
-    /// Wait until a backup is done.
-    Wait {
-        /// The backup's ID.
-        id: String,
-
-        #[command(flatten)]
-        wait_options: WaitArgs,
-    },
-
-    /// Print a short-lived download link of a backup's archive. It carries a token: treat it like
-    /// a password.
-    ArchiveUrl {
-        /// The backup's ID.
-        id: String,
-    },
-
-    /// Download a backup's archive (by default the most recent done backup, to
-    /// `./<backup name>.tar.gz`). An interrupted download resumes when run again.
-    Download {
-        /// The backup's ID (default: the most recent done backup).
-        id: Option<String>,
-
-        /// Where to write the archive: a file, an existing directory, or `-` for stdout.
-        #[arg(long, short = 'o', value_name = "PATH|DIR|-")]
-        output: Option<PathBuf>,
-
-        /// Replace the file if it exists.
-        #[arg(long, short = 'f')]
-        force: bool,
-
-        /// No progress bar.
-        #[arg(long, short = 's')]
-        silent: bool,
-    },
-}
-
-/// How long and how quietly to wait for a backup.
-#[derive(Debug, Args)]
-pub struct WaitArgs {
-    /// Give up after this long: seconds, or a number with s, m or h.
-    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
-    pub timeout: Duration,
-
-    /// No progress display.
-    #[arg(long, short = 's')]
-    pub silent: bool,
 }
 
 /// `scalingo-db sandbox …`
@@ -272,16 +163,12 @@ pub enum SandboxCommand {
 
 /// A region by its name; the error lists the known ones.
 fn parse_region(name: &str) -> Result<Region, String> {
-    name.parse().map_err(|_| {
-        format!(
-            "known regions: {}",
-            Region::ALL.map(Region::name).join(", ")
-        )
-    })
+    name.parse()
+        .map_err(|error: scalingo_db::UnknownRegion| error.to_string())
 }
 
 /// `90`, `90s`, `15m`, `2h`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())

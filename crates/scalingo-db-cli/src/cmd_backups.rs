@@ -1,12 +1,16 @@
-//! `scalingo-db backups …`: list, create, show, wait, archive-url, download.
+//! `scalingo-db backups …`: list, create, show, wait, archive-url, download: their arguments,
+//! what they do, and the schema of what they print with `--json`.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use scalingo_db::{Backup, Client, WaitOptions};
+use clap::{Args, Subcommand};
+use scalingo_db::{Backup, Database, WaitOptions};
 use serde::Serialize;
 
-use crate::args::{BackupsCommand, WaitArgs};
+use crate::args::parse_duration;
+use crate::cmd_schema::JsonOutput;
 use crate::exit::CliError;
 use crate::human;
 use crate::interrupt::{interruptible, leaving};
@@ -15,18 +19,98 @@ use crate::progress::{DownloadBar, WaitDisplay};
 use crate::table::Table;
 use crate::target::Target;
 
+/// `scalingo-db backups …`
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List the backups, newest first.
+    List,
+
+    /// Start a backup now.
+    Create {
+        /// Wait until it is done.
+        #[arg(long)]
+        wait: bool,
+
+        #[command(flatten)]
+        wait_options: WaitArgs,
+    },
+
+    /// Show one backup.
+    Show {
+        /// The backup's ID.
+        id: String,
+    },
+
+    /// Wait until a backup is done.
+    Wait {
+        /// The backup's ID.
+        id: String,
+
+        #[command(flatten)]
+        wait_options: WaitArgs,
+    },
+
+    /// Print a short-lived download link of a backup's archive. It carries a token: treat it like
+    /// a password.
+    ArchiveUrl {
+        /// The backup's ID.
+        id: String,
+    },
+
+    /// Download a backup's archive (by default the most recent done backup, to
+    /// `./<backup name>.tar.gz`). An interrupted download resumes when run again.
+    Download {
+        /// The backup's ID (default: the most recent done backup).
+        id: Option<String>,
+
+        /// Where to write the archive: a file, an existing directory, or `-` for stdout.
+        #[arg(long, short = 'o', value_name = "PATH|DIR|-")]
+        output: Option<PathBuf>,
+
+        /// Replace the file if it exists.
+        #[arg(long, short = 'f')]
+        force: bool,
+
+        /// No progress bar.
+        #[arg(long, short = 's')]
+        silent: bool,
+    },
+}
+
+/// How long and how quietly to wait for a backup.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Give up after this long: seconds, or a number with s, m or h.
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// No progress display.
+    #[arg(long, short = 's')]
+    pub silent: bool,
+}
+
+/// What each `backups` command prints with `--json`.
+pub const JSON_OUTPUTS: &[JsonOutput] = &[
+    JsonOutput::new::<Vec<Backup>>("backups list"),
+    JsonOutput::new::<Backup>("backups create"),
+    JsonOutput::new::<Backup>("backups show"),
+    JsonOutput::new::<Backup>("backups wait"),
+    JsonOutput::new::<ArchiveUrl<'static>>("backups archive-url"),
+    JsonOutput::new::<Downloaded<'static>>("backups download"),
+];
+
 /// Runs one `backups` command.
 pub async fn run(
     command: BackupsCommand,
     target: &Target,
     output: &Output,
 ) -> Result<(), CliError> {
-    let client = &target.client;
-    let embedded = target.sandbox.is_some();
+    let db = &target.db;
+    let embedded = target.is_embedded();
     match command {
-        BackupsCommand::List => list(client, output).await,
+        BackupsCommand::List => list(db, output).await,
         BackupsCommand::Create { wait, wait_options } => {
-            let backup = interruptible(client.backups().create())
+            let backup = interruptible(db.backups().create())
                 .await
                 .map_err(|error| {
                     leaving(error, || {
@@ -45,7 +129,7 @@ pub async fn run(
                 ))?;
                 return Ok(());
             }
-            let done = wait_for(client, output, &backup.id, &wait_options)
+            let done = wait_for(db, output, &backup.id, &wait_options)
                 .await
                 .map_err(|error| {
                     leaving(error, || {
@@ -58,24 +142,24 @@ pub async fn run(
             report_done(&done, output)
         }
         BackupsCommand::Show { id } => {
-            let backup = interruptible(client.backups().get(&id)).await?;
+            let backup = interruptible(db.backups().get(&id)).await?;
             if output.json() {
                 return output.object(&backup);
             }
             output.data(&details(&backup))
         }
         BackupsCommand::Wait { id, wait_options } => {
-            let done = wait_for(client, output, &id, &wait_options).await?;
+            let done = wait_for(db, output, &id, &wait_options).await?;
             report_done(&done, output)
         }
         BackupsCommand::ArchiveUrl { id } => {
-            let link = interruptible(client.backups().archive_link(&id)).await?;
+            let link = interruptible(db.backups().archive_url(&id)).await?;
             if output.json() {
                 return output.object(&ArchiveUrl {
-                    download_url: link.expose_url(),
+                    download_url: link.expose(),
                 });
             }
-            output.data(link.expose_url())?;
+            output.data(link.expose())?;
             output.note("This link carries a token and expires within minutes: do not share it.");
             if embedded {
                 output.note(
@@ -90,26 +174,24 @@ pub async fn run(
             output: destination,
             force,
             silent,
-        } => download(client, output, id, destination, force, silent).await,
+        } => download(db, output, id, destination, force, silent).await,
     }
 }
 
 /// The body of the API's archive answer, as `--json` prints it.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ArchiveUrl<'a> {
+    /// The pre-signed link: it carries its own token and expires within minutes.
     download_url: &'a str,
 }
 
-async fn list(client: &Client, output: &Output) -> Result<(), CliError> {
-    let backups = interruptible(client.backups().list()).await?;
+async fn list(db: &Database, output: &Output) -> Result<(), CliError> {
+    let backups = interruptible(db.backups().list()).await?;
     if output.json() {
         return output.object(&backups);
     }
     if backups.is_empty() {
-        return output.outcome(&format!(
-            "Database {} has no backups yet.",
-            client.database_id()
-        ));
+        return output.outcome(&format!("Database {} has no backups yet.", db.addon_id()));
     }
     let mut table = Table::new(&["ID", "CREATED", "SIZE", "METHOD", "STATUS"]);
     let for_stderr = !output.text_on_stdout();
@@ -163,7 +245,7 @@ fn details(backup: &Backup) -> String {
 }
 
 async fn wait_for(
-    client: &Client,
+    db: &Database,
     output: &Output,
     id: &str,
     args: &WaitArgs,
@@ -174,9 +256,10 @@ async fn wait_for(
         ..WaitOptions::default()
     };
     let result = interruptible(
-        client
-            .backups()
-            .wait(id, options, |backup| display.update(backup)),
+        db.backups()
+            .wait(id)
+            .options(options)
+            .on_change(|backup| display.update(backup)),
     )
     .await;
     display.finish();
@@ -196,16 +279,20 @@ fn report_done(backup: &Backup, output: &Output) -> Result<(), CliError> {
 }
 
 /// What `backups download --json` prints.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Downloaded<'a> {
+    /// Where the archive was saved.
     path: &'a Path,
+    /// Its size.
     bytes: u64,
+    /// How many times the transfer was resumed after an interruption.
     resumes: u32,
+    /// The backup.
     backup: &'a Backup,
 }
 
 async fn download(
-    client: &Client,
+    db: &Database,
     output: &Output,
     id: Option<String>,
     destination: Option<PathBuf>,
@@ -225,13 +312,13 @@ async fn download(
         ));
     }
     let backup = match id {
-        Some(id) => interruptible(client.backups().get(&id)).await?,
+        Some(id) => interruptible(db.backups().get(&id)).await?,
         None => {
-            let latest = interruptible(client.backups().latest_done()).await?;
+            let latest = interruptible(db.backups().latest_done()).await?;
             let backup = latest.ok_or_else(|| {
                 CliError::NotFound(format!(
                     "database {} has no done backup to download (see `scalingo-db backups list`)",
-                    client.database_id()
+                    db.addon_id()
                 ))
             })?;
             output.note(&format!(
@@ -246,11 +333,11 @@ async fn download(
 
     if to_stdout {
         output.take_stdout();
-        let streamed = interruptible(client.backups().download_to(
-            &backup.id,
-            tokio::io::stdout(),
-            |progress| bar.update(progress),
-        ))
+        let streamed = interruptible(
+            db.backups()
+                .download_to(&backup.id, tokio::io::stdout())
+                .on_progress(|progress| bar.update(progress)),
+        )
         .await;
         bar.finish();
         let streamed = streamed?;
@@ -269,9 +356,9 @@ async fn download(
         )));
     }
     let downloaded = interruptible(
-        client
-            .backups()
-            .download(&backup.id, &path, |progress| bar.update(progress)),
+        db.backups()
+            .download(&backup.id, &path)
+            .on_progress(|progress| bar.update(progress)),
     )
     .await;
     bar.finish();

@@ -1,8 +1,10 @@
-//! `scalingo-db users …`: list, create, update-password, reset-password, delete.
+//! `scalingo-db users …`: list, create, update-password, reset-password, delete: their arguments,
+//! what they do, and the schema of what they print with `--json`.
 
-use scalingo_db::{Client, DatabaseUser, NewUser, check_password};
+use clap::{Args, Subcommand};
+use scalingo_db::{Database, DatabaseUser, NewUser, check_password};
 
-use crate::args::UsersCommand;
+use crate::cmd_schema::JsonOutput;
 use crate::exit::CliError;
 use crate::human;
 use crate::interrupt::{interruptible, leaving};
@@ -10,10 +12,73 @@ use crate::output::Output;
 use crate::prompt::{self, NewPassword};
 use crate::table::Table;
 
+/// `scalingo-db users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List the users, the protected default user included.
+    List,
+
+    /// Create a user. Asks for its password (leave it empty to let the server generate one).
+    Create {
+        /// The user's name.
+        name: String,
+
+        /// Allow the user only to read.
+        #[arg(long)]
+        read_only: bool,
+
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+
+    /// Set a user's password. Asks for it (leave it empty to let the server generate one).
+    UpdatePassword {
+        /// The user's name.
+        name: String,
+
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+
+    /// Replace a user's password with one the server generates, shown once.
+    ResetPassword {
+        /// The user's name.
+        name: String,
+    },
+
+    /// Delete a user. Asks for confirmation unless --yes.
+    Delete {
+        /// The user's name.
+        name: String,
+
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// Where a password comes from: a hidden prompt, or stdin.
+#[derive(Debug, Args)]
+pub struct PasswordSource {
+    /// Read the password from the first line of stdin instead of prompting; an empty line (or no
+    /// input) lets the server generate one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// What each `users` command prints with `--json`.
+pub const JSON_OUTPUTS: &[JsonOutput] = &[
+    JsonOutput::new::<Vec<DatabaseUser>>("users list"),
+    JsonOutput::new::<DatabaseUser>("users create"),
+    JsonOutput::new::<DatabaseUser>("users update-password"),
+    JsonOutput::new::<DatabaseUser>("users reset-password"),
+    JsonOutput::nothing("users delete"),
+];
+
 /// Runs one `users` command.
-pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Result<(), CliError> {
+pub async fn run(command: UsersCommand, db: &Database, output: &Output) -> Result<(), CliError> {
     match command {
-        UsersCommand::List => list(client, output).await,
+        UsersCommand::List => list(db, output).await,
         UsersCommand::Create {
             name,
             read_only,
@@ -28,7 +93,7 @@ pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Res
                 NewPassword::Given(password) => user.password(password),
                 NewPassword::Generated => user,
             };
-            let created = interruptible(client.users().create(user))
+            let created = interruptible(db.users().create(user))
                 .await
                 .map_err(|error| {
                     leaving(error, || {
@@ -50,14 +115,12 @@ pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Res
             show_generated_password(&created, output)
         }
         UsersCommand::UpdatePassword { name, password } => {
-            changeable_user(client, &name).await?;
+            changeable_user(db, &name).await?;
             let updated = match prompt::new_password(&password, check_password)? {
                 NewPassword::Given(password) => {
-                    interruptible(client.users().update_password(&name, password)).await?
+                    interruptible(db.users().update_password(&name, password)).await?
                 }
-                NewPassword::Generated => {
-                    interruptible(client.users().reset_password(&name)).await?
-                }
+                NewPassword::Generated => interruptible(db.users().reset_password(&name)).await?,
             };
             if output.json() {
                 return output.object(&updated);
@@ -66,8 +129,8 @@ pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Res
             show_generated_password(&updated, output)
         }
         UsersCommand::ResetPassword { name } => {
-            changeable_user(client, &name).await?;
-            let reset = interruptible(client.users().reset_password(&name)).await?;
+            changeable_user(db, &name).await?;
+            let reset = interruptible(db.users().reset_password(&name)).await?;
             if output.json() {
                 return output.object(&reset);
             }
@@ -75,24 +138,24 @@ pub async fn run(command: UsersCommand, client: &Client, output: &Output) -> Res
             show_generated_password(&reset, output)
         }
         UsersCommand::Delete { name, yes } => {
-            changeable_user(client, &name).await?;
+            changeable_user(db, &name).await?;
             let question = format!(
                 "Delete user {name} of database {}? This cannot be undone",
-                client.database_id()
+                db.addon_id()
             );
             if !yes && !prompt::confirm(&question, "--yes")? {
                 return Err(CliError::Failed(format!(
                     "not confirmed: user {name} was not deleted"
                 )));
             }
-            interruptible(client.users().delete(&name)).await?;
+            interruptible(db.users().delete(&name)).await?;
             output.outcome(&format!("Deleted user {name}."))
         }
     }
 }
 
-async fn list(client: &Client, output: &Output) -> Result<(), CliError> {
-    let users = interruptible(client.users().list()).await?;
+async fn list(db: &Database, output: &Output) -> Result<(), CliError> {
+    let users = interruptible(db.users().list()).await?;
     if output.json() {
         return output.object(&users);
     }
@@ -127,8 +190,8 @@ async fn list(client: &Client, output: &Output) -> Result<(), CliError> {
 
 /// The user, if it exists and is not the protected one, whose password and existence the
 /// platform manages: checked before a prompt or a change, with a message that says why.
-async fn changeable_user(client: &Client, name: &str) -> Result<(), CliError> {
-    let user = client
+async fn changeable_user(db: &Database, name: &str) -> Result<(), CliError> {
+    let user = db
         .users()
         .list()
         .await?
@@ -137,7 +200,7 @@ async fn changeable_user(client: &Client, name: &str) -> Result<(), CliError> {
         .ok_or_else(|| {
             CliError::NotFound(format!(
                 "database {} has no user named {name} (see `scalingo-db users list`)",
-                client.database_id()
+                db.addon_id()
             ))
         })?;
     if user.protected {

@@ -4,12 +4,19 @@
 //! Runs hold an exclusive lock on `<state file>.lock` from loading to saving: two commands run at
 //! once in two terminals queue instead of losing each other's changes. The file itself is written
 //! atomically by [`SandboxState::save`].
+//!
+//! With `SCALINGO_DB_SANDBOX_TIME=virtual` the sandbox's time stands still but for the command's
+//! own waits, which move it forward at once: `backups create --wait` sees the backup go
+//! scheduled, running and done without waiting, for scripts (and tests) that exercise their use
+//! of the CLI. The time reached is kept in the state file, so the next run does not go back.
 
 use std::fs::File;
+use std::future::Future;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
-use scalingo_db_sandbox::{Sandbox, SandboxConfig, SandboxState};
+use scalingo_db_sandbox::{Clock, Sandbox, SandboxConfig, SandboxState};
 
 use crate::exit::CliError;
 
@@ -18,10 +25,15 @@ use crate::exit::CliError;
 const BACKUP_SCHEDULED_FOR: Duration = Duration::from_secs(1);
 const BACKUP_RUNNING_FOR: Duration = Duration::from_secs(2);
 
+/// The variable that selects the embedded sandbox's time, and its values.
+const TIME_VARIABLE: &str = "SCALINGO_DB_SANDBOX_TIME";
+
 /// A running embedded sandbox and the state file it came from.
 pub struct Embedded {
     sandbox: Sandbox,
     state_file: PathBuf,
+    /// Whether its time moves only when the command waits.
+    virtual_time: bool,
     /// Held for the whole run; the OS releases it when the process ends, however it ends.
     _lock: File,
 }
@@ -29,14 +41,24 @@ pub struct Embedded {
 impl Embedded {
     /// Locks and loads the state file (if there is one yet) and starts the sandbox.
     pub async fn start() -> Result<Embedded, CliError> {
+        let virtual_time = virtual_time()?;
         let state_file = state_file()?;
         let lock = lock(&state_file)?;
         let state = SandboxState::load(&state_file)
             .map_err(|error| sandbox_file_error(&state_file, error))?;
+        let clock = if virtual_time {
+            // Never before the time an earlier run reached, nor before the real time.
+            let now = chrono::Utc::now();
+            let kept = state.as_ref().and_then(SandboxState::time);
+            Clock::manual(kept.map_or(now, |kept| kept.max(now)))
+        } else {
+            Clock::system()
+        };
         let config = SandboxConfig {
             backup_scheduled_for: BACKUP_SCHEDULED_FOR,
             backup_running_for: BACKUP_RUNNING_FOR,
             state,
+            clock,
             ..SandboxConfig::default()
         };
         let sandbox = Sandbox::start(config)
@@ -45,8 +67,15 @@ impl Embedded {
         Ok(Embedded {
             sandbox,
             state_file,
+            virtual_time,
             _lock: lock,
         })
+    }
+
+    /// The clock the command's client must wait on: the sandbox's own when its time is virtual.
+    pub fn client_clock(&self) -> Option<SandboxTime> {
+        self.virtual_time
+            .then(|| SandboxTime(self.sandbox.clock().clone()))
     }
 
     /// The running sandbox.
@@ -58,8 +87,34 @@ impl Embedded {
     pub fn save(&self) -> Result<(), CliError> {
         self.sandbox
             .state()
+            .at(self.sandbox.clock().now())
             .save(&self.state_file)
             .map_err(|error| sandbox_file_error(&self.state_file, error))
+    }
+}
+
+/// The embedded sandbox's clock as the client's: a wait moves the sandbox's time forward at once.
+pub struct SandboxTime(Clock);
+
+impl scalingo_db::Clock for SandboxTime {
+    fn now(&self) -> SystemTime {
+        self.0.now().into()
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        self.0.advance(duration);
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
+/// Whether `SCALINGO_DB_SANDBOX_TIME` asks for virtual time (`real`, the default, or `virtual`).
+fn virtual_time() -> Result<bool, CliError> {
+    match std::env::var(TIME_VARIABLE).ok().as_deref() {
+        None | Some("" | "real") => Ok(false),
+        Some("virtual") => Ok(true),
+        Some(other) => Err(CliError::Usage(format!(
+            "{TIME_VARIABLE} is `{other}`: it takes `real` (the default) or `virtual`"
+        ))),
     }
 }
 

@@ -117,16 +117,20 @@ mod tests {
         let not_found = Error::NotFound {
             resource: Some("backup".into()),
             message: None,
+            request_id: None,
         };
         assert_eq!(CliError::from(not_found).exit_code(), NOT_FOUND);
-        let unauthorized = Error::Unauthorized { message: None };
+        let unauthorized = Error::Unauthorized {
+            message: None,
+            request_id: None,
+        };
         assert_eq!(CliError::from(unauthorized).exit_code(), AUTH);
         let invalid = Error::InvalidInput {
             message: "x".into(),
         };
         assert_eq!(CliError::from(invalid).exit_code(), USAGE);
         let broken = Error::Io {
-            path: "-".into(),
+            path: None,
             source: std::io::ErrorKind::BrokenPipe.into(),
         };
         assert_eq!(CliError::from(broken).exit_code(), SUCCESS);

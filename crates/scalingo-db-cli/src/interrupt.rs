@@ -5,16 +5,16 @@
 //! does so for the rest of the process, and a hidden password prompt would then ignore Ctrl-C;
 //! before that point, the default action ends the process, with nothing in flight to care for.
 
-use std::future::Future;
+use std::future::IntoFuture;
 
 use crate::exit::CliError;
 
-/// Runs `work` unless Ctrl-C comes first.
+/// Runs `work` (a future, or a call of the client library) unless Ctrl-C comes first.
 pub async fn interruptible<T, E: Into<CliError>>(
-    work: impl Future<Output = Result<T, E>>,
+    work: impl IntoFuture<Output = Result<T, E>>,
 ) -> Result<T, CliError> {
     tokio::select! {
-        result = work => result.map_err(Into::into),
+        result = work.into_future() => result.map_err(Into::into),
         _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted(None)),
     }
 }

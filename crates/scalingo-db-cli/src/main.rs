@@ -1,12 +1,16 @@
 //! `scalingo-db`: the users and backups of Scalingo databases, from a terminal or a script.
 //!
-//! `main` stays thin: parse (`args`), resolve the target (`target`, `embedded`), run one command
-//! (`cmd_*`), print through `output`, and turn the outcome into an exit code (`exit`).
+//! `main` stays thin: parse (`args`), resolve the target (`target`, and `embedded` with the
+//! `sandbox` feature), run one command (`cmd_*`), print through `output`, and turn the outcome
+//! into an exit code (`exit`).
 
 mod args;
 mod cmd_backups;
+#[cfg(feature = "sandbox")]
 mod cmd_sandbox;
+mod cmd_schema;
 mod cmd_users;
+#[cfg(feature = "sandbox")]
 mod embedded;
 mod exit;
 mod human;
@@ -53,10 +57,16 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
             clap_complete::generate(shell, &mut Cli::command(), "scalingo-db", &mut text);
             output.data(&String::from_utf8_lossy(&text))
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(SandboxCommand::Reset) => cmd_sandbox::reset(output),
+        #[cfg(not(feature = "sandbox"))]
+        Command::Sandbox(SandboxCommand::Reset) => {
+            Err(CliError::Usage(target::WITHOUT_SANDBOX.to_owned()))
+        }
+        Command::Schema { command } => cmd_schema::run(&command, output),
         Command::Users(command) => {
             let target = Target::connect(&cli.global).await?;
-            let result = cmd_users::run(command, &target.client, output).await;
+            let result = cmd_users::run(command, &target.db, output).await;
             target.finish(result, output)
         }
         Command::Backups(command) => {

@@ -4,8 +4,8 @@
 //! follow `--color`, NO_COLOR and whether each stream is a terminal; a closed pipe ends the
 //! command quietly.
 
-use std::cell::Cell;
 use std::io::{IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use console::style;
 use scalingo_db::Password;
@@ -18,8 +18,9 @@ use crate::exit::CliError;
 pub struct Output {
     json: bool,
     quiet: bool,
-    /// stdout carries an archive: text goes to stderr.
-    stdout_taken: Cell<bool>,
+    /// stdout carries an archive: text goes to stderr. Atomic so that progress callbacks, which
+    /// the client library may run on any thread, can hold an `&Output`.
+    stdout_taken: AtomicBool,
     stderr_is_terminal: bool,
 }
 
@@ -41,7 +42,7 @@ impl Output {
         Output {
             json: global.json,
             quiet: global.quiet,
-            stdout_taken: Cell::new(false),
+            stdout_taken: AtomicBool::new(false),
             stderr_is_terminal,
         }
     }
@@ -53,7 +54,7 @@ impl Output {
 
     /// From now on stdout carries binary data (`-o -`).
     pub fn take_stdout(&self) {
-        self.stdout_taken.set(true);
+        self.stdout_taken.store(true, Ordering::Relaxed);
     }
 
     /// Whether progress may be drawn: on a terminal, unless quiet or `--silent`.
@@ -93,7 +94,7 @@ impl Output {
         if self.quiet {
             return self.data(password.expose());
         }
-        let stdout = !self.stdout_taken.get();
+        let stdout = !self.stdout_taken.load(Ordering::Relaxed);
         let heading = style("Generated password, shown only this once (store it now):")
             .yellow()
             .bold();
@@ -123,11 +124,11 @@ impl Output {
 
     /// Whether text for people is written to stdout (else stderr), for styling it.
     pub fn text_on_stdout(&self) -> bool {
-        !self.stdout_taken.get()
+        !self.stdout_taken.load(Ordering::Relaxed)
     }
 
     fn write_data(&self, text: &str) -> Result<(), CliError> {
-        if self.stdout_taken.get() {
+        if self.stdout_taken.load(Ordering::Relaxed) {
             write_stderr(text);
             return Ok(());
         }

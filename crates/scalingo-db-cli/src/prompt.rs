@@ -11,7 +11,7 @@ use console::Term;
 use dialoguer::{Confirm, Password as PasswordPrompt};
 use scalingo_db::{Password, ValidationError};
 
-use crate::args::PasswordSource;
+use crate::cmd_users::PasswordSource;
 use crate::exit::CliError;
 
 /// The password to set, or none: the server generates one.

@@ -543,9 +543,6 @@ pub mod operations {
             .unwrap();
             Self(self.0.path_matches(re))
         }
-        pub fn token(self, value: &str) -> Self {
-            Self(self.0.query_param("token", value.to_string()))
-        }
         pub fn range<'a, T>(self, value: T) -> Self
         where
             T: Into<Option<&'a str>>,

@@ -52,6 +52,19 @@ impl ::serde::Serialize for PasswordEncryption {
         serializer.serialize_str(self.as_str())
     }
 }
+/// The contract's schema: a string, with the known values in `x-extensible-enum`.
+impl ::schemars::JsonSchema for PasswordEncryption {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        "PasswordEncryption".into()
+    }
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "type" : "string", "description" :
+            "How the password is hashed, on PostgreSQL only: `SCRAM-SHA-256` or `MD5` (both may coexist\non one database). An open set (`x-extensible-enum`): other values must be accepted.",
+            "x-extensible-enum" : ["SCRAM-SHA-256", "MD5"], }
+        )
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for PasswordEncryption {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -145,6 +158,20 @@ impl ::serde::Serialize for BackupStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+/// The contract's schema: a string, with the known values in `x-extensible-enum`.
+impl ::schemars::JsonSchema for BackupStatus {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        "BackupStatus".into()
+    }
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Where the backup is: `scheduled` (queued), `running`, `done` (the archive can be\ndownloaded) or `error`; the official JavaScript client also knows `cancelling` and\n`cancelled`, and old documentation shows `pending`. An open set (`x-extensible-enum`):\nother values must be accepted.",
+            "x-extensible-enum" : ["scheduled", "pending", "running", "done", "error",
+            "cancelling", "cancelled"], }
+        )
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for BackupStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
@@ -214,6 +241,19 @@ impl ::serde::Serialize for BackupMethod {
         serializer: S,
     ) -> ::std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+/// The contract's schema: a string, with the known values in `x-extensible-enum`.
+impl ::schemars::JsonSchema for BackupMethod {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        "BackupMethod".into()
+    }
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Why the backup exists: `periodic` (the daily schedule) or `manual` (asked for). An open set\n(`x-extensible-enum`): other values must be accepted.",
+            "x-extensible-enum" : ["periodic", "manual"], }
+        )
     }
 }
 impl<'de> ::serde::Deserialize<'de> for BackupMethod {

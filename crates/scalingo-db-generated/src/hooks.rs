@@ -7,9 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::{Client, Error};
+use crate::{Client, Error, Token};
 
 /// What the caller decides for the requests of one generated [`Client`]: its credentials and
 /// its time limit.
@@ -35,9 +34,9 @@ impl RequestContext {
         let authorization = authorization
             .map(|authorization| {
                 let text = match authorization {
-                    Authorization::Bearer(token) => format!("Bearer {}", token.expose_secret()),
+                    Authorization::Bearer(token) => format!("Bearer {}", token.expose()),
                     Authorization::Basic { username, password } => {
-                        let pair = format!("{username}:{}", password.expose_secret());
+                        let pair = format!("{username}:{}", password.expose());
                         format!("Basic {}", STANDARD.encode(pair))
                     }
                 };
@@ -81,13 +80,13 @@ impl std::error::Error for InvalidCredentials {}
 #[derive(Clone)]
 pub enum Authorization {
     /// `Authorization: Bearer <token>` (database and user tokens).
-    Bearer(SecretString),
+    Bearer(Token),
     /// `Authorization: Basic <base64(username:password)>` (the API token exchange).
     Basic {
         /// The user name (empty for the token exchange).
         username: String,
         /// The password (the API token).
-        password: SecretString,
+        password: Token,
     },
 }
 
@@ -129,10 +128,10 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_credentials() {
-        let bearer = Authorization::Bearer(SecretString::from("eyJ.hunter2.sig"));
+        let bearer = Authorization::Bearer(Token::new("eyJ.hunter2.sig"));
         let basic = Authorization::Basic {
             username: String::new(),
-            password: SecretString::from("tk-us-hunter2"),
+            password: Token::new("tk-us-hunter2"),
         };
         let context = RequestContext::new(Some(&bearer), None).expect("a valid token");
         let shown = format!("{bearer:?} {basic:?} {context:?}");

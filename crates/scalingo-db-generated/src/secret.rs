@@ -2,13 +2,14 @@
 //! shown by `Debug`.
 //!
 //! progenitor is told (by `cargo xtask codegen`) to use these types for the contract's schemas
-//! marked `x-secret: <Type>`, so no generated struct can print one.
+//! marked `x-secret: <Type>`, so no generated struct can print one. Their JSON Schema is the
+//! contract's: a string, of format `password` (or `uri` for a link).
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! secret_string {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, format = $format:literal) => {
         $(#[$doc])*
         ///
         /// Its `Debug` prints only the type's name; the text is reachable through `expose`, so
@@ -66,22 +67,40 @@ macro_rules! secret_string {
                 String::deserialize(deserializer).map(Self::new)
             }
         }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "format": $format })
+            }
+        }
     };
 }
 
 secret_string!(
     /// A database user's password (or one the API generated and answers once).
-    Password
+    Password,
+    format = "password"
 );
 
 secret_string!(
-    /// A bearer token the API answers (a JWT): a user token or a database token.
-    Token
+    /// A bearer token: a user token or a database token the API answers (a JWT), or an API
+    /// token a caller gives.
+    Token,
+    format = "password"
 );
 
 secret_string!(
     /// A pre-signed link to a backup's archive: its query string is a credential.
-    ArchiveUrl
+    ArchiveUrl,
+    format = "uri"
 );
 
 #[cfg(test)]

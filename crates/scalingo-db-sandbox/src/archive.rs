@@ -100,7 +100,7 @@ impl Archive {
         let content_len = content_len_for_target(target_len);
         let tar_len = tar_len_for(content_len);
         let blocks = blocks_for(tar_len);
-        let len = GZIP_HEADER_LEN + BLOCK_HEADER_LEN * blocks + tar_len + TRAILER_LEN;
+        let len = gzip_len(tar_len, blocks);
         let pattern = generate_pattern(seed);
         let tar_header = tar_header(content_len);
         let crc = tar_crc(&tar_header, &pattern, content_len, tar_len);
@@ -123,6 +123,13 @@ impl Archive {
                 pattern,
             }),
         }
+    }
+
+    /// The length of every archive built for `target_len` (whatever its seed), without building
+    /// one: what a backup reports as its size.
+    pub fn len_for(target_len: u64) -> u64 {
+        let tar_len = tar_len_for(content_len_for_target(target_len));
+        gzip_len(tar_len, blocks_for(tar_len))
     }
 
     /// The exact length of the archive in bytes.
@@ -278,6 +285,10 @@ fn tar_len_for(content_len: u64) -> u64 {
 
 fn blocks_for(tar_len: u64) -> u64 {
     tar_len.div_ceil(STORED_MAX).max(1)
+}
+
+fn gzip_len(tar_len: u64, blocks: u64) -> u64 {
+    GZIP_HEADER_LEN + BLOCK_HEADER_LEN * blocks + tar_len + TRAILER_LEN
 }
 
 /// Total gzip length for a given content length, in `u128` so that probing contents near
@@ -549,6 +560,17 @@ mod tests {
         assert_eq!(content, expected_content(seed, archive.inner.content_len));
         drop(entry);
         assert!(entries.next().is_none(), "exactly one entry");
+    }
+
+    #[test]
+    fn len_for_is_the_length_of_the_archive_it_describes() {
+        for target in [0, 1, 600, 64 * 1024, 1024 * 1024 + 7, 3 << 30] {
+            assert_eq!(
+                Archive::len_for(target),
+                Archive::new(target, 7).len(),
+                "{target}"
+            );
+        }
     }
 
     #[test]

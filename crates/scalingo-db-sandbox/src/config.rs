@@ -1,8 +1,9 @@
-//! What a sandbox starts with: its databases, the API tokens it accepts, and the timings that
-//! make it behave like the real service (or instantly, for tests).
+//! What a sandbox starts with: its databases, the API tokens it accepts, the timings that make it
+//! behave like the real service (or instantly, for tests), and the clock it reads them on.
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::state::SandboxState;
 
 /// The engines a Scalingo database can run.
@@ -78,6 +79,20 @@ impl std::str::FromStr for DatabaseType {
     }
 }
 
+/// As its name, the way a state file keeps it.
+impl serde::Serialize for DatabaseType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DatabaseType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A database the sandbox starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseSeed {
@@ -140,11 +155,15 @@ pub struct SandboxConfig {
     pub backup_running_for: Duration,
     /// The size of every backup archive, in bytes (the archive is generated, never stored).
     pub archive_size: u64,
-    /// Serve the fault-injection and counter routes under `/_sandbox/` (off by default).
+    /// Serve the control routes under `/_sandbox/` (faults, counters, tokens, clock; off by
+    /// default).
     pub control_routes: bool,
     /// Databases, users and backups kept from an earlier run ([`crate::Sandbox::state`]); the
     /// configured databases it lacks start fresh.
     pub state: Option<SandboxState>,
+    /// Where the sandbox reads the time ([`Clock::system`] by default); a [`Clock::manual`] one
+    /// lets a test move backups and tokens forward without waiting.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -164,7 +183,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("backup_scheduled_for", &self.backup_scheduled_for)
             .field("backup_running_for", &self.backup_running_for)
             .field("archive_size", &self.archive_size)
-            .field("control_routes", &self.control_routes);
+            .field("control_routes", &self.control_routes)
+            .field("clock", &self.clock);
         match &self.state {
             Some(state) => debug.field(
                 "state",
@@ -201,6 +221,7 @@ impl Default for SandboxConfig {
             archive_size: 1024 * 1024,
             control_routes: false,
             state: None,
+            clock: Clock::system(),
         }
     }
 }

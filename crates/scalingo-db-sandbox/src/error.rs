@@ -23,6 +23,9 @@ pub enum ApiError {
     RangeNotSatisfiable(u64),
     /// 422 with messages per field.
     Unprocessable(BTreeMap<String, Vec<String>>),
+    /// 500: the sandbox cannot answer as the contract says (a contract it does not fit, which
+    /// `cargo xtask codegen` would have to have let through).
+    Internal(String),
 }
 
 impl ApiError {
@@ -42,6 +45,7 @@ impl IntoResponse for ApiError {
         let (status, body) = match self {
             ApiError::BadRequest(text) => (StatusCode::BAD_REQUEST, message(text)),
             ApiError::Unauthorized(text) => (StatusCode::UNAUTHORIZED, message(text)),
+            ApiError::Internal(text) => (StatusCode::INTERNAL_SERVER_ERROR, message(text)),
             ApiError::NotFound(resource) => (
                 StatusCode::NOT_FOUND,
                 types::Error {

@@ -1,16 +1,19 @@
-//! Fault injection and request counters, so tests can make the sandbox fail the way real networks
-//! and gateways do, and count what a client really sent.
+//! Fault injection, so tests can make the sandbox fail the way real networks and gateways do.
 //!
 //! A [`FaultRule`] makes the next `times` requests of one operation (or of any) fail: with a
 //! status and body, after a delay, by dropping the connection before any answer, or by cutting
 //! the answer's body short. Rules are set through [`crate::Sandbox::faults`] or, when the control
-//! routes are enabled, `POST /_sandbox/faults`.
+//! routes are enabled, `POST /_sandbox/faults`. Operations are named by [`OperationId`], so a
+//! rule for an operation the contract does not have cannot be written (nor sent as JSON).
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use scalingo_db_generated::OperationId;
 use serde::{Deserialize, Serialize};
+
+pub use crate::counters::Counters;
 
 /// How a request fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,11 +69,15 @@ impl Fault {
 }
 
 /// Which requests fail, how, and how many times.
+///
+/// As JSON (the control route's body): `{"operation": "create_backup", "times": 1, "fault":
+/// {"kind": "status", "status": 429}}`; without `operation`, the rule applies to every
+/// operation; an `operation` the contract does not have is refused, naming those it has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultRule {
-    /// The `operationId` the rule applies to (`list_users`, ...); absent for every operation.
+    /// The operation the rule applies to; `None` for every operation.
     #[serde(default)]
-    pub operation: Option<String>,
+    pub operation: Option<OperationId>,
     /// How many matching requests fail; the rule is then removed.
     pub times: u32,
     /// How they fail.
@@ -79,9 +86,9 @@ pub struct FaultRule {
 
 impl FaultRule {
     /// The next `times` requests of `operation` fail with `fault`.
-    pub fn new(operation: &str, times: u32, fault: Fault) -> Self {
+    pub fn new(operation: OperationId, times: u32, fault: Fault) -> Self {
         FaultRule {
-            operation: Some(operation.to_owned()),
+            operation: Some(operation),
             times,
             fault,
         }
@@ -95,88 +102,62 @@ impl FaultRule {
             fault,
         }
     }
+
+    fn applies_to(&self, operation: OperationId) -> bool {
+        self.operation.is_none_or(|wanted| wanted == operation)
+    }
 }
 
 /// The rules in force, first set first applied.
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
+    /// How many rules are in force, read without the lock: most requests meet no rule, and a
+    /// benchmark should not measure a lock that guards an empty list.
+    armed: AtomicUsize,
 }
 
 impl Faults {
     /// Adds a rule after the ones in force.
     pub fn inject(&self, rule: FaultRule) {
         if rule.times > 0 {
-            lock(&self.rules).push(rule);
+            let mut rules = self.lock();
+            rules.push(rule);
+            self.armed.store(rules.len(), Ordering::Release);
         }
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        lock(&self.rules).clear();
+        let mut rules = self.lock();
+        rules.clear();
+        self.armed.store(0, Ordering::Release);
     }
 
     /// The fault for one request of `operation`, if a rule applies; uses up one of its times.
-    pub(crate) fn take(&self, operation: &str) -> Option<Fault> {
-        let mut rules = lock(&self.rules);
-        let index = rules.iter().position(|rule| {
-            rule.operation
-                .as_deref()
-                .is_none_or(|wanted| wanted == operation)
-        })?;
+    pub(crate) fn take(&self, operation: OperationId) -> Option<Fault> {
+        if self.armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut rules = self.lock();
+        let index = rules.iter().position(|rule| rule.applies_to(operation))?;
         let rule = &mut rules[index];
         rule.times -= 1;
         let fault = rule.fault.clone();
         if rule.times == 0 {
             rules.remove(index);
+            self.armed.store(rules.len(), Ordering::Release);
         }
         Some(fault)
     }
-}
 
-/// How many requests each operation received (faulted ones included).
-#[derive(Debug, Default)]
-pub struct Counters {
-    by_operation: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Counters {
-    pub(crate) fn hit(&self, operation: &str) {
-        *lock(&self.by_operation)
-            .entry(operation.to_owned())
-            .or_default() += 1;
+    /// A poisoned lock only means another request panicked mid-update; the rules are still
+    /// usable and a test sandbox must keep answering.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
+        self.rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    /// Requests per `operationId` so far.
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        lock(&self.by_operation).clone()
-    }
-
-    /// Requests of one operation so far.
-    pub fn get(&self, operation: &str) -> u64 {
-        lock(&self.by_operation)
-            .get(operation)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// Requests of every operation so far.
-    pub fn total(&self) -> u64 {
-        lock(&self.by_operation).values().sum()
-    }
-
-    /// Starts counting from zero.
-    pub fn reset(&self) {
-        lock(&self.by_operation).clear();
-    }
-}
-
-/// A poisoned lock only means another request panicked mid-update; the data is still usable and
-/// a test sandbox must keep answering.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -186,17 +167,33 @@ mod tests {
     #[test]
     fn rules_apply_in_order_and_wear_out() {
         let faults = Faults::default();
-        faults.inject(FaultRule::new("list_users", 2, Fault::DropConnection));
+        assert_eq!(faults.take(OperationId::ListUsers), None);
+        faults.inject(FaultRule::new(
+            OperationId::ListUsers,
+            2,
+            Fault::DropConnection,
+        ));
         faults.inject(FaultRule::any(1, Fault::delay(Duration::from_millis(5))));
+        faults.inject(FaultRule::any(0, Fault::DropConnection));
 
         assert_eq!(
-            faults.take("list_backups"),
+            faults.take(OperationId::ListBackups),
             Some(Fault::Delay { millis: 5 })
         );
-        assert_eq!(faults.take("list_backups"), None);
-        assert_eq!(faults.take("list_users"), Some(Fault::DropConnection));
-        assert_eq!(faults.take("list_users"), Some(Fault::DropConnection));
-        assert_eq!(faults.take("list_users"), None);
+        assert_eq!(faults.take(OperationId::ListBackups), None);
+        assert_eq!(
+            faults.take(OperationId::ListUsers),
+            Some(Fault::DropConnection)
+        );
+        assert_eq!(
+            faults.take(OperationId::ListUsers),
+            Some(Fault::DropConnection)
+        );
+        assert_eq!(faults.take(OperationId::ListUsers), None);
+
+        faults.inject(FaultRule::any(3, Fault::DropConnection));
+        faults.clear();
+        assert_eq!(faults.take(OperationId::ListUsers), None);
     }
 
     #[test]
@@ -205,9 +202,33 @@ mod tests {
             r#"{"operation":"create_backup","times":1,"fault":{"kind":"status","status":429,"body":"Retry later","headers":[["retry-after","3"]]}}"#,
         )
         .expect("rule");
-        assert_eq!(rule.operation.as_deref(), Some("create_backup"));
+        assert_eq!(rule.operation, Some(OperationId::CreateBackup));
         assert!(
             matches!(rule.fault, Fault::Status { status: 429, ref headers, .. } if headers.len() == 1)
+        );
+        let any: FaultRule =
+            serde_json::from_str(r#"{"times":2,"fault":{"kind":"drop_connection"}}"#)
+                .expect("rule");
+        assert_eq!(any, FaultRule::any(2, Fault::DropConnection));
+
+        let written = serde_json::to_value(FaultRule::new(
+            OperationId::ListUsers,
+            1,
+            Fault::DropConnection,
+        ))
+        .expect("JSON");
+        assert_eq!(written["operation"], "list_users");
+    }
+
+    #[test]
+    fn a_rule_for_an_operation_the_contract_lacks_is_refused_naming_those_it_has() {
+        let json = serde_json::json!({"operation": "list_user", "times": 1, "fault": {"kind": "drop_connection"}});
+        let error = serde_json::from_value::<FaultRule>(json).expect_err("refused");
+        let unknown = "list_user".parse::<OperationId>().expect_err("unknown");
+        assert_eq!(error.to_string(), unknown.to_string());
+        assert!(
+            error.to_string().contains("list_users, create_user"),
+            "{error}"
         );
     }
 }

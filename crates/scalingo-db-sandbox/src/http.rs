@@ -1,44 +1,98 @@
-//! Small readers of request parts shared by the handlers: credentials, JSON bodies, and the
-//! sandbox's public base URL.
+//! The hand-written seams of the generated routes (`generated_api.rs` calls them by path): where
+//! a credential is read from, how a path or a JSON body is refused, how an answer is written.
+//! They hold no rule of the contract; the rules come in as tables.
 
-use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST};
+use std::collections::BTreeMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
+use scalingo_db_generated::Credential;
+use scalingo_db_generated::rules::{self, FieldRule};
 use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// The token of `Authorization: Bearer <token>`.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
+/// The credential of a request, taken where `credential` says it travels: the token of
+/// `Authorization: Bearer`, the password of `Authorization: Basic`, a query parameter's value
+/// (percent-decoded) or a header's value. `None` when it is absent, unreadable or empty.
+pub fn credential(
+    credential: Credential,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<String> {
+    let found = match credential {
+        Credential::Bearer => authorization(headers, "bearer").map(str::to_owned),
+        Credential::Basic => basic_password(authorization(headers, "basic")?),
+        Credential::Query(name) => query_parameter(query?, name),
+        Credential::Header(name) => headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.trim().to_owned()),
+    };
+    found.filter(|value| !value.is_empty())
 }
 
-/// The password of `Authorization: Basic <base64(user:password)>`.
-pub fn basic_password(headers: &HeaderMap) -> Option<String> {
+/// What follows `<scheme> ` in the `Authorization` header, if the scheme is `scheme` (in any
+/// case).
+fn authorization<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = STANDARD.decode(encoded.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (_, password) = text.split_once(':')?;
-    Some(password.to_owned()).filter(|password| !password.is_empty())
+    let (sent, rest) = value.split_once(' ')?;
+    sent.eq_ignore_ascii_case(scheme).then(|| rest.trim())
 }
 
-/// A JSON request body; an empty body reads as `null`.
-pub fn json_body(body: &Bytes) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+/// The password of `base64(user:password)`.
+fn basic_password(encoded: &str) -> Option<String> {
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (_, password) = decoded.split_once(':')?;
+    Some(password.to_owned())
+}
+
+/// The value of the first `name=` parameter of a query string, decoded as a form is (`%XX`
+/// escapes, `+` for a space), as the link's issuer encoded it.
+fn query_parameter(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The 400 for a path whose parameters cannot be read (not UTF-8 once decoded); a route that
+/// lacks a parameter its operation names is the sandbox's fault, a 500.
+pub fn bad_path(rejection: PathRejection) -> ApiError {
+    match rejection {
+        PathRejection::MissingPathParams(missing) => ApiError::Internal(missing.body_text()),
+        other => ApiError::BadRequest(other.body_text()),
     }
-    serde_json::from_slice(body).map_err(bad_json)
+}
+
+/// A request body of type `T`: an empty body reads as `null`; the contract's `rules` are checked
+/// first (422, per field, quoting each rule), then the body is read as `T` (400, naming the
+/// field that has the wrong type). A body that breaks both is a 422, as the service answers.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    rules: &[FieldRule],
+) -> Result<T, ApiError> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(bad_json)?
+    };
+    let violations = rules::check(&value, rules);
+    if !violations.is_empty() {
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for violation in violations {
+            errors
+                .entry(violation.field.to_owned())
+                .or_default()
+                .push(format!("{} (rule: {})", violation.problem, violation.rule));
+        }
+        return Err(ApiError::Unprocessable(errors));
+    }
+    serde_path_to_error::deserialize(value).map_err(bad_json)
 }
 
 /// The 400 for a body that is not JSON or not of the expected shape, worded as the service words
@@ -49,6 +103,25 @@ pub fn bad_json(problem: impl std::fmt::Display) -> ApiError {
     ))
 }
 
+/// An answer of `status` with `body` as JSON.
+pub fn json_answer(status: u16, body: &impl serde::Serialize) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        // Only a map with non-string keys fails to serialize; no answer of the contract has one.
+        Err(error) => axum::response::IntoResponse::into_response(ApiError::Internal(format!(
+            "the answer cannot be written as JSON: {error}"
+        ))),
+    }
+}
+
 /// The sandbox's base URL as this client reached it, for links it answers.
 pub fn public_base(headers: &HeaderMap, fallback: &str) -> String {
     headers
@@ -57,4 +130,124 @@ pub fn public_base(headers: &HeaderMap, fallback: &str) -> String {
         .filter(|host| !host.is_empty() && !host.contains(['/', ' ', '@']))
         .map(|host| format!("http://{host}"))
         .unwrap_or_else(|| fallback.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalingo_db_generated::rules::tables;
+    use scalingo_db_generated::types::CreateUserRequest;
+
+    fn headers(authorization: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(authorization).expect("a header value"),
+        );
+        headers
+    }
+
+    #[test]
+    fn credentials_are_read_where_their_scheme_says() {
+        let bearer = headers("bearer  tok.en ");
+        assert_eq!(
+            credential(Credential::Bearer, &bearer, None).as_deref(),
+            Some("tok.en")
+        );
+        assert_eq!(credential(Credential::Basic, &bearer, None), None);
+
+        // `:secret`, as `curl -u ":secret"` sends it.
+        let basic = headers("Basic OnNlY3JldA==");
+        assert_eq!(
+            credential(Credential::Basic, &basic, None).as_deref(),
+            Some("secret")
+        );
+        assert_eq!(credential(Credential::Bearer, &basic, None), None);
+        assert_eq!(
+            credential(Credential::Basic, &headers("Basic Og=="), None),
+            None
+        );
+        assert_eq!(
+            credential(Credential::Bearer, &headers("Bearer "), None),
+            None
+        );
+
+        let query = Some("a=1&token=x%2By+z%&token=second");
+        let none = HeaderMap::new();
+        assert_eq!(
+            credential(Credential::Query("token"), &none, query).as_deref(),
+            Some("x+y z%")
+        );
+        assert_eq!(credential(Credential::Query("token"), &none, None), None);
+        assert_eq!(
+            credential(Credential::Query("token"), &none, Some("token=")),
+            None
+        );
+        // Bytes that are not UTF-8 decode to U+FFFD, as forms decode: no token is that.
+        assert_eq!(
+            credential(Credential::Query("token"), &none, Some("token=%FF")).as_deref(),
+            Some("\u{FFFD}")
+        );
+
+        let mut custom = HeaderMap::new();
+        custom.insert("x-api-key", HeaderValue::from_static(" key "));
+        assert_eq!(
+            credential(Credential::Header("x-api-key"), &custom, None).as_deref(),
+            Some("key")
+        );
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_a_400_that_names_it_and_a_broken_rule_a_422() {
+        let body =
+            Bytes::from_static(br#"{"database_user": {"name": "abcdefg", "read_only": "yes"}}"#);
+        let refused = json_body::<CreateUserRequest>(&body, tables::CREATE_USER);
+        assert_eq!(
+            refused.map(drop),
+            Err(ApiError::BadRequest(
+                "There was a problem in the JSON you submitted: database_user.read_only: \
+                 invalid type: string \"yes\", expected a boolean"
+                    .to_owned()
+            ))
+        );
+
+        // A body that breaks a rule too is a 422 about that rule.
+        let body = Bytes::from_static(br#"{"database_user": {"name": "a", "read_only": "yes"}}"#);
+        let refused = json_body::<CreateUserRequest>(&body, tables::CREATE_USER);
+        assert!(
+            matches!(&refused, Err(ApiError::Unprocessable(errors)) if errors.contains_key("name")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_body_reads_as_null_and_broken_json_is_a_400() {
+        let refused =
+            json_body::<CreateUserRequest>(&Bytes::from_static(b"  "), tables::CREATE_USER);
+        assert!(
+            matches!(&refused, Err(ApiError::Unprocessable(errors)) if errors.contains_key("name")),
+            "the required name is missing: {refused:?}"
+        );
+        let refused =
+            json_body::<CreateUserRequest>(&Bytes::from_static(b"{"), tables::CREATE_USER);
+        assert!(
+            matches!(&refused, Err(ApiError::BadRequest(message))
+                if message.starts_with("There was a problem in the JSON you submitted: ")),
+            "{refused:?}"
+        );
+        let read: Value = json_body(&Bytes::new(), &[]).expect("no rules");
+        assert_eq!(read, Value::Null);
+    }
+
+    #[test]
+    fn answers_are_json_with_their_status() {
+        let response = json_answer(201, &serde_json::json!({"a": 1}));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            http_body::Body::size_hint(response.body()).exact(),
+            Some(7),
+            "an exact length, which a truncating fault announces"
+        );
+    }
 }

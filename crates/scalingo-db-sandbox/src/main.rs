@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value_t = 600)]
     archive_link_lifetime: u64,
 
-    /// Serve the fault-injection and counter routes under /_sandbox/.
+    /// Serve the control routes under /_sandbox/ (faults, counters, tokens, clock).
     #[arg(long)]
     enable_control: bool,
 

@@ -2,7 +2,8 @@
 //! command-line tool using an embedded sandbox) needs to find the same databases, users and
 //! backups. Tokens are not kept: they are short-lived and reissued.
 //!
-//! Passwords are kept as the store keeps them, salted SHA-256, never in clear.
+//! The file is the store's own data written with serde, so there is no second shape to keep in
+//! step. Passwords are kept as the store keeps them, salted SHA-256, never in clear.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,51 +11,44 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The version of the file format, checked on load.
+use crate::store::Database;
+
+/// The version of the file format, checked on load. Fields added since come with defaults, so
+/// files of this format written by earlier versions still read.
 const FORMAT: u32 = 1;
 
-/// Everything a sandbox holds, but its tokens.
+/// Everything a sandbox holds, but its tokens: its databases, their users (passwords hashed) and
+/// backups, sorted by database id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxState {
     format: u32,
-    pub(crate) databases: Vec<DatabaseState>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DatabaseState {
-    pub(crate) id: String,
-    pub(crate) app: String,
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) users: Vec<UserState>,
-    /// Oldest first.
-    pub(crate) backups: Vec<BackupState>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct UserState {
-    pub(crate) name: String,
-    pub(crate) read_only: bool,
-    pub(crate) protected: bool,
-    /// Hex of the salt, then of the salted SHA-256 of the password.
-    pub(crate) salt: String,
-    pub(crate) password_sha256: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct BackupState {
-    pub(crate) id: String,
-    pub(crate) name: String,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) method: String,
+    /// The sandbox's time when the state was kept, for a later run whose clock must not go back
+    /// (see [`SandboxState::at`]); absent from the states a sandbox gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time: Option<DateTime<Utc>>,
+    pub(crate) databases: Vec<Database>,
 }
 
 impl SandboxState {
-    pub(crate) fn new(databases: Vec<DatabaseState>) -> Self {
+    pub(crate) fn new(databases: Vec<Database>) -> Self {
         SandboxState {
             format: FORMAT,
+            time: None,
             databases,
         }
+    }
+
+    /// The state, noting that the sandbox's clock read `time` when it was kept: a sandbox whose
+    /// clock ran ahead of the real time (a `Clock::manual` moved forward) saves it, so that the
+    /// next run can start its clock there instead of before its own backups.
+    pub fn at(mut self, time: DateTime<Utc>) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// The time noted by [`SandboxState::at`], if any.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        self.time
     }
 
     /// Reads a state file; `Ok(None)` when there is none yet.
@@ -64,23 +58,29 @@ impl SandboxState {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(error),
         };
-        let state: SandboxState = serde_json::from_slice(&text).map_err(|error| {
+        let unreadable = |error: serde_json::Error| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("{} is not a sandbox state file: {error}", path.display()),
             )
-        })?;
-        if state.format != FORMAT {
+        };
+        // The format first: a file of another format may not have this format's shape, and
+        // should be refused for its format rather than for its shape.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let Format { format } = serde_json::from_slice(&text).map_err(unreadable)?;
+        if format != FORMAT {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "{} has state format {}, this sandbox reads {FORMAT}",
+                    "{} has state format {format}, this sandbox reads {FORMAT}",
                     path.display(),
-                    state.format
                 ),
             ));
         }
-        Ok(Some(state))
+        serde_json::from_slice(&text).map(Some).map_err(unreadable)
     }
 
     /// Writes the state to `path` atomically: to a temporary file beside it, synced, then renamed
@@ -101,19 +101,113 @@ impl SandboxState {
     }
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SandboxConfig;
+    use crate::store::Store;
 
-/// The bytes of lower-case or upper-case hex, if it is that, of exactly `N` bytes.
-pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let mut bytes = [0; N];
-    if text.len() != 2 * N {
-        return None;
+    /// A state file as format 1 was first written.
+    const FORMAT_1: &str = r#"{
+      "format": 1,
+      "databases": [
+        {
+          "id": "ad-old",
+          "app": "old-app",
+          "type": "mysql",
+          "users": [
+            {
+              "name": "old_app_1234",
+              "read_only": false,
+              "protected": true,
+              "salt": "000102030405060708090a0b0c0d0e0f",
+              "password_sha256": "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff"
+            }
+          ],
+          "backups": [
+            {
+              "id": "0123456789abcdef01234567",
+              "name": "20260301120000_old_app_1234",
+              "created_at": "2026-03-01T12:00:00.123Z",
+              "method": "periodic"
+            }
+          ]
+        }
+      ]
+    }"#;
+
+    #[test]
+    fn a_saved_state_loads_back_the_same() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("state.json");
+        let state = Store::new(SandboxConfig::default()).state().clone();
+        state.save(&path).expect("save");
+        assert_eq!(SandboxState::load(&path).expect("load"), Some(state));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["state.json"], "no temporary file is left");
     }
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+
+    #[test]
+    fn a_format_1_file_of_an_earlier_version_loads() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("old.json");
+        std::fs::write(&path, FORMAT_1).expect("write");
+        let state = SandboxState::load(&path).expect("load").expect("a state");
+        let [database] = state.databases.as_slice() else {
+            panic!("one database: {state:?}");
+        };
+        assert_eq!(database.id, "ad-old");
+        assert_eq!(database.kind, crate::DatabaseType::Mysql);
+        assert_eq!(database.users[0].name, "old_app_1234");
+        assert!(database.users[0].protected);
+        assert_eq!(database.backups[0].id, "0123456789abcdef01234567");
+        assert_eq!(
+            database.backups[0].created_at.to_rfc3339(),
+            "2026-03-01T12:00:00.123+00:00"
+        );
+
+        // Written again, it reads the same (hashes in lower case).
+        state.save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains("\"password_sha256\": \"00112233445566778899aabbccddeeff"),
+            "{text}"
+        );
+        assert_eq!(SandboxState::load(&path).expect("load"), Some(state));
     }
-    Some(bytes)
+
+    #[test]
+    fn another_format_is_refused_for_its_format_whatever_its_shape() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("newer.json");
+        std::fs::write(&path, r#"{"format": 2, "databases": {"ad-1": {}}}"#).expect("write");
+        let error = SandboxState::load(&path).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("has state format 2, this sandbox reads 1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_hash_or_type_is_not_a_state_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("bad.json");
+        for (from, to) in [
+            ("\"salt\": \"00", "\"salt\": \"zz"),
+            ("\"mysql\"", "\"oracle\""),
+        ] {
+            std::fs::write(&path, FORMAT_1.replace(from, to)).expect("write");
+            let error = SandboxState::load(&path).expect_err("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+            assert!(
+                error.to_string().contains("is not a sandbox state file"),
+                "{error}"
+            );
+        }
+    }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
-use scalingo_db::{Client, Error, NewUser, Region, WaitOptions};
+use scalingo_db::{Client, Database, Error, NewUser, Region, WaitOptions};
 use scalingo_db_sandbox::{
     DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
 };
@@ -29,9 +29,9 @@ use scalingo_db_sandbox::{
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Held until the end: dropping it stops the in-process sandbox.
-    let (client, _sandbox) = connect().await?;
-    let users = client.users();
-    let backups = client.backups();
+    let (db, _sandbox) = connect().await?;
+    let users = db.users();
+    let backups = db.backups();
 
     step("List the database's users");
     for user in users.list().await? {
@@ -86,9 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..WaitOptions::default()
     };
     let done = backups
-        .wait(&backup.id, options, |backup| {
-            println!("  {} is {}", backup.id, backup.status);
-        })
+        .wait(&backup.id)
+        .options(options)
+        .on_change(|backup| println!("  {} is {}", backup.id, backup.status))
         .await?;
     println!("  {}: {} bytes", done.name, done.size.unwrap_or(0));
 
@@ -96,7 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("{}.tar.gz", done.name));
     let mut shown = 0;
     let downloaded = backups
-        .download(&done.id, &path, |progress| {
+        .download(&done.id, &path)
+        .on_progress(|progress| {
             // One line per quarter.
             let quarter = progress
                 .total
@@ -123,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The real API when configured through the environment, the in-process sandbox otherwise.
-async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Error>> {
+async fn connect() -> Result<(Database, Option<Sandbox>), Box<dyn std::error::Error>> {
     let env = |name| {
         std::env::var(name)
             .ok()
@@ -134,20 +135,20 @@ async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Erro
             .unwrap_or_else(|| "osc-fr1".to_owned())
             .parse()?;
         println!("Using the real Scalingo Database API of {region} for {addon}");
-        let client = match (
+        let db = match (
             env("SCALINGO_API_TOKEN"),
             env("SCALINGO_APP"),
             env("SCALINGO_DB_TOKEN"),
         ) {
             (Some(api_token), Some(app), _) => {
-                Client::from_api_token(region, app, addon, api_token)?
+                Database::from_api_token(region, app, addon, api_token)?
             }
-            (_, _, Some(token)) => Client::new(region, addon, token)?,
+            (_, _, Some(token)) => Database::new(region, addon, token)?,
             _ => {
                 return Err("set SCALINGO_API_TOKEN and SCALINGO_APP, or SCALINGO_DB_TOKEN".into());
             }
         };
-        return Ok((client, None));
+        return Ok((db, None));
     }
     // Short delays, so the backup visibly moves from scheduled to running to done.
     let config = SandboxConfig {
@@ -164,13 +165,13 @@ async fn connect() -> Result<(Client, Option<Sandbox>), Box<dyn std::error::Erro
     // The same authentication as with the real API: the API token is exchanged for a user
     // token, then for the database's token.
     let client = Client::builder()
-        .base_url(sandbox.database_api_url())
-        .auth_url(sandbox.base_url())
-        .main_api_url(sandbox.base_url())
-        .database_id(DEFAULT_DATABASE)
-        .api_token(DEFAULT_API_TOKEN, DEFAULT_APP)
+        .all_servers_at(sandbox.base_url())
+        .api_token(DEFAULT_API_TOKEN)
         .build()?;
-    Ok((client, Some(sandbox)))
+    Ok((
+        client.database_of(DEFAULT_APP, DEFAULT_DATABASE),
+        Some(sandbox),
+    ))
 }
 
 fn step(title: &str) {

@@ -1,37 +1,40 @@
 //! [`Backups`]: list, create and show the backups of a database, and get their archives.
+//! Waiting for a backup is in `wait.rs`, downloading its archive in `download.rs`.
 
 use futures_util::TryStreamExt as _;
-use scalingo_db_generated::types::BackupResponse;
+use scalingo_db_generated::OperationId;
 use tracing::Instrument as _;
 
-use crate::error::{Error, Result};
-use crate::transport::never;
-use crate::{Backup, Client};
+use crate::call::Call;
+use crate::database::Database;
+use crate::error::{self, Error, Result};
+use crate::transport::{never, record, request_span};
+use crate::{ArchiveUrl, Backup};
 
-/// The backups of the client's database, from [`Client::backups`].
+/// The backups of a database, from [`Database::backups`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # use scalingo_db_sandbox::{Sandbox, DEFAULT_DATABASE};
 /// # let sandbox = Sandbox::start(Default::default()).await?;
-/// # let client = scalingo_db::Client::builder()
-/// #     .base_url(sandbox.database_api_url())
-/// #     .database_id(DEFAULT_DATABASE)
-/// #     .token(sandbox.database_token(DEFAULT_DATABASE))
-/// #     .build()?;
+/// # let db = scalingo_db::Client::builder()
+/// #     .all_servers_at(sandbox.base_url())
+/// #     .database_token(DEFAULT_DATABASE, sandbox.database_token(DEFAULT_DATABASE))
+/// #     .build()?
+/// #     .database(DEFAULT_DATABASE);
 /// use scalingo_db::BackupStatus;
 ///
-/// let backup = client.backups().create().await?;
+/// let backup = db.backups().create().await?;
 /// assert_eq!(backup.status, BackupStatus::Scheduled);
 ///
 /// // Newest first; the sandbox's backups are done at once.
-/// let newest = client.backups().list().await?.remove(0);
+/// let newest = db.backups().list().await?.remove(0);
 /// assert_eq!(newest.id, backup.id);
-/// assert_eq!(client.backups().get(&backup.id).await?.status, BackupStatus::Done);
+/// assert_eq!(db.backups().get(&backup.id).await?.status, BackupStatus::Done);
 ///
-/// let link = client.backups().archive_link(&backup.id).await?;
-/// let mut archive = client.backups().open_archive(&link).await?;
+/// let link = db.backups().archive_url(&backup.id).await?;
+/// let mut archive = db.backups().open_archive(&link).await?;
 /// let mut size = 0;
 /// while let Some(chunk) = archive.chunk().await? {
 ///     size += chunk.len() as u64;
@@ -41,89 +44,103 @@ use crate::{Backup, Client};
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Backups<'a> {
-    client: &'a Client,
+    db: &'a Database,
 }
 
 impl<'a> Backups<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Backups { client }
+    pub(crate) fn new(db: &'a Database) -> Self {
+        Backups { db }
     }
 
-    pub(crate) fn client(&self) -> &'a Client {
-        self.client
+    pub(crate) fn database(&self) -> &'a Database {
+        self.db
     }
 
     /// Every backup of the database, newest first.
-    pub async fn list(&self) -> Result<Vec<Backup>> {
-        let database = self.client.database_id();
-        let backups = self
-            .client
-            .send("list_backups", never, |api| async move {
-                api.list_backups(database).await
+    pub fn list(&self) -> Call<'a, Vec<Backup>> {
+        let db = self.db;
+        Call::new(move |options| {
+            Box::pin(async move {
+                db.send(OperationId::ListBackups, options, never, |api| async move {
+                    api.list_backups(db.addon_id()).await
+                })
+                .await
             })
-            .await?;
-        Ok(backups.database_backups)
+        })
     }
 
-    /// Asks for a manual backup. The answer is `scheduled`; poll [`Backups::get`] to follow it.
-    /// The service refuses (400, [`Error::Refused`]) while another backup is running.
-    pub async fn create(&self) -> Result<Backup> {
-        let database = self.client.database_id();
-        let backup = self
-            .client
-            .send("create_backup", never, |api| async move {
-                api.create_backup(database).await
+    /// Asks for a manual backup. The answer is `scheduled`; [`Backups::wait`] follows it. The
+    /// service refuses (400, [`Error::Refused`]) while another backup is running.
+    pub fn create(&self) -> Call<'a, Backup> {
+        let db = self.db;
+        Call::new(move |options| {
+            Box::pin(async move {
+                db.send(
+                    OperationId::CreateBackup,
+                    options,
+                    never,
+                    |api| async move { api.create_backup(db.addon_id()).await },
+                )
+                .await
             })
-            .await?;
-        Ok(unwrap(backup))
+        })
     }
 
     /// One backup.
-    pub async fn get(&self, backup_id: &str) -> Result<Backup> {
-        let database = self.client.database_id();
-        let backup = self
-            .client
-            .send("get_backup", never, |api| async move {
-                api.get_backup(database, backup_id).await
+    pub fn get(&self, backup_id: impl Into<String>) -> Call<'a, Backup> {
+        let db = self.db;
+        let backup_id = backup_id.into();
+        Call::new(move |options| {
+            Box::pin(async move {
+                let backup_id = &backup_id;
+                db.send(OperationId::GetBackup, options, never, |api| async move {
+                    api.get_backup(db.addon_id(), backup_id).await
+                })
+                .await
             })
-            .await?;
-        Ok(unwrap(backup))
+        })
     }
 
-    /// A pre-signed, expiring link to the backup's archive.
-    pub async fn archive_link(&self, backup_id: &str) -> Result<ArchiveLink> {
-        let database = self.client.database_id();
-        let url = self
-            .client
-            .send("get_backup_archive_url", never, |api| async move {
-                api.get_backup_archive_url(database, backup_id).await
+    /// A pre-signed, expiring link to the backup's archive. It carries its own token: treat it
+    /// like a password (its `Debug` shows nothing).
+    pub fn archive_url(&self, backup_id: impl Into<String>) -> Call<'a, ArchiveUrl> {
+        let db = self.db;
+        let backup_id = backup_id.into();
+        Call::new(move |options| {
+            Box::pin(async move {
+                let backup_id = &backup_id;
+                let (link, meta) = db
+                    .send(
+                        OperationId::GetBackupArchiveUrl,
+                        options,
+                        never,
+                        |api| async move { api.get_backup_archive_url(db.addon_id(), backup_id).await },
+                    )
+                    .await?;
+                parse_link(&link)?;
+                Ok((link, meta))
             })
-            .await?
-            .download_url;
-        let url = url::Url::parse(url.expose()).map_err(|err| Error::Decode {
-            message: format!("the download link is not a URL: {err}"),
-            snippet: String::new(),
-        })?;
-        Ok(ArchiveLink { url })
+        })
     }
 
     /// Starts downloading an archive from its link, without the Authorization header (the link
-    /// carries its own token). `from` skips that many bytes with a `Range` request, to resume.
+    /// carries its own token).
     ///
     /// The link is used as given, whatever its host: the service may point it at object storage.
-    pub async fn open_archive(&self, link: &ArchiveLink) -> Result<ArchiveStream> {
+    pub async fn open_archive(&self, link: &ArchiveUrl) -> Result<ArchiveStream> {
         self.open_archive_from(link, 0).await
     }
 
-    /// Like [`Backups::open_archive`], starting at byte `from` (answered with 206).
-    pub async fn open_archive_from(&self, link: &ArchiveLink, from: u64) -> Result<ArchiveStream> {
-        let mut request = self.client.http().get(link.url.clone());
+    /// Like [`Backups::open_archive`], starting at byte `from` with a `Range` request (answered
+    /// with 206), to resume.
+    pub async fn open_archive_from(&self, link: &ArchiveUrl, from: u64) -> Result<ArchiveStream> {
+        let client = self.db.client();
+        let mut request = client.http().get(parse_link(link)?);
         if from > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
         }
         // The link's URL never goes into the span: its query string is a credential.
-        let operation = crate::transport::operation("download_backup_archive");
-        let span = crate::transport::request_span(operation, 1);
+        let span = request_span(OperationId::DownloadBackupArchive, 1);
         let started = std::time::Instant::now();
         let response = request
             .header(reqwest::header::ACCEPT, "application/octet-stream")
@@ -131,29 +148,31 @@ impl<'a> Backups<'a> {
             .instrument(span.clone())
             .await;
         let status = response.as_ref().ok().map(|response| response.status());
-        crate::transport::record(
+        record(
             &span,
             status.map(|status| status.as_u16()),
             started.elapsed(),
         );
         let response = response.map_err(Error::from)?;
-        let status = response.status();
-        let expected = if from > 0 {
-            reqwest::StatusCode::PARTIAL_CONTENT
-        } else {
-            reqwest::StatusCode::OK
-        };
-        if status.is_success() && status != expected {
+        let status = response.status().as_u16();
+        let expected = if from > 0 { 206 } else { 200 };
+        if (200..300).contains(&status) && status != expected {
             // E.g. a whole archive (200) for a range: never read it, it may weigh gigabytes.
             return Err(Error::UnexpectedStatus {
                 status,
                 snippet: String::new(),
+                request_id: error::request_id(response.headers()),
             });
         }
         if status != expected {
             let headers = response.headers().clone();
-            let body = crate::error::read_capped(response.bytes_stream()).await;
-            return Err(crate::error::from_status(status, &headers, &body));
+            let body = error::read_capped(response.bytes_stream()).await;
+            return Err(error::from_status(
+                status,
+                &headers,
+                &body,
+                client.clock().now(),
+            ));
         }
         Ok(ArchiveStream {
             content_length: response.content_length(),
@@ -162,35 +181,12 @@ impl<'a> Backups<'a> {
     }
 }
 
-/// The service wraps backups in `database_backup`; its documentation shows them bare.
-fn unwrap(response: BackupResponse) -> Backup {
-    match response {
-        BackupResponse::Variant0(envelope) => envelope.database_backup,
-        BackupResponse::Variant1(backup) => backup,
-    }
-}
-
-/// A pre-signed link to a backup's archive. Its `Debug` hides the token in the query string.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ArchiveLink {
-    url: url::Url,
-}
-
-impl ArchiveLink {
-    /// The link in full, token included: treat it like a password.
-    pub fn expose_url(&self) -> &str {
-        self.url.as_str()
-    }
-}
-
-impl std::fmt::Debug for ArchiveLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut shown = self.url.clone();
-        if shown.query().is_some() {
-            shown.set_query(Some("<redacted>"));
-        }
-        f.debug_tuple("ArchiveLink").field(&shown.as_str()).finish()
-    }
+/// The link as a URL; one that is not is a decoding error of the answer that gave it.
+fn parse_link(link: &ArchiveUrl) -> Result<url::Url> {
+    url::Url::parse(link.expose()).map_err(|err| Error::Decode {
+        message: format!("the download link is not a URL: {err}"),
+        snippet: String::new(),
+    })
 }
 
 /// An archive being downloaded: its length, and its bytes as a stream of chunks.

@@ -1,197 +1,113 @@
-//! [`Client`]: where the APIs are, which database, which credentials, and the HTTP settings
-//! every call shares.
+//! [`Client`]: one per credential. It holds the HTTP connection pool, the credentials and the
+//! tokens they lead to, and the policies every call shares; [`Client::database`] picks the
+//! database a call acts on.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
-use secrecy::SecretString;
+use scalingo_db_generated::{Region, Server};
 
+use crate::Token;
 use crate::auth::{Credentials, TokenSource};
-use crate::backups::Backups;
+use crate::clock::{Clock, SystemClock};
+use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
-use crate::users::Users;
 use crate::validation::Validation;
-
-/// A Scalingo region, i.e. which Database API host to call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Region {
-    /// osc-fr1: 3DS Outscale, Paris.
-    OscFr1,
-    /// osc-secnum-fr1: 3DS Outscale, Paris, SecNumCloud.
-    OscSecnumFr1,
-}
-
-impl Region {
-    /// Every region, in the order of the contract's `servers`.
-    pub const ALL: [Region; 2] = [Region::OscFr1, Region::OscSecnumFr1];
-
-    /// The region's name as Scalingo spells it (`osc-fr1`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Region::OscFr1 => "osc-fr1",
-            Region::OscSecnumFr1 => "osc-secnum-fr1",
-        }
-    }
-
-    /// The Database API base URL of the region, with its `/api` prefix.
-    pub fn base_url(self) -> &'static str {
-        match self {
-            Region::OscFr1 => "https://db-api.osc-fr1.scalingo.com/api",
-            Region::OscSecnumFr1 => "https://db-api.osc-secnum-fr1.scalingo.com/api",
-        }
-    }
-
-    /// The region's main API, which issues database tokens.
-    pub fn main_api_url(self) -> &'static str {
-        match self {
-            Region::OscFr1 => "https://api.osc-fr1.scalingo.com",
-            Region::OscSecnumFr1 => "https://api.osc-secnum-fr1.scalingo.com",
-        }
-    }
-}
-
-/// Scalingo's authentication service, where API tokens are exchanged (the same for every region).
-pub const AUTH_URL: &str = "https://auth.scalingo.com";
-
-impl std::fmt::Display for Region {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Region {
-    type Err = Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        Region::ALL
-            .into_iter()
-            .find(|region| region.name() == name)
-            .ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "unknown region `{name}`; known regions: {}",
-                    Region::ALL.map(Region::name).join(", ")
-                ))
-            })
-    }
-}
 
 /// The default time limit to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default time limit of one API call, from sending to the last byte of the answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A client of one database's users and backups.
+/// A client of the Scalingo Database API for one credential: an API token (which reaches every
+/// database of its account), or one or more database tokens.
 ///
-/// Cheap to clone: clones share the connection pool and the cached tokens.
+/// Cheap to clone: clones share the connection pool and the cached tokens. Create one per
+/// credential and pick databases with [`Client::database`]:
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), scalingo_db::Error> {
 /// use scalingo_db::{Client, Region};
 ///
-/// // With an API token (what `scalingo login` and the dashboard give): tokens are exchanged and
-/// // cached as needed.
-/// let client = Client::from_api_token(
-///     Region::OscFr1,
-///     "my-app",
-///     "ad-0c8fe5a2-…",
-///     std::env::var("SCALINGO_API_TOKEN").unwrap(),
-/// )?;
-/// for user in client.users().list().await? {
-///     println!("{}", user.name);
+/// // An API token (what `scalingo login` and the dashboard give): it is exchanged for the tokens
+/// // of each database as needed, and they are cached.
+/// let client = Client::builder()
+///     .region(Region::OscFr1)
+///     .api_token(std::env::var("SCALINGO_API_TOKEN").unwrap())
+///     .build()?;
+/// for (app, addon) in [("shop", "ad-0c8fe5a2-…"), ("blog", "ad-77e1b0c4-…")] {
+///     let users = client.database_of(app, addon).users().list().await?;
+///     println!("{app}: {} users", users.len());
 /// }
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
 }
 
-struct Inner {
+struct Shared {
     http: reqwest::Client,
-    /// The generated Database API client of the last token used, reused while it is current.
-    database_api: Mutex<Option<(SecretString, Arc<scalingo_db_generated::Client>)>>,
-    base_url: String,
-    database_id: String,
+    database_api_url: String,
+    auth_url: String,
+    main_api_url: String,
     credentials: Credentials,
+    /// The app of [`Client::database`]'s databases, for the token flow.
+    app: Option<String>,
     request_timeout: Duration,
     validation: Validation,
     retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    /// The generated Database API client of each database's current token, reused while the
+    /// token is: it copies the base URL and builds the header once.
+    generated: Mutex<HashMap<String, (Token, Arc<scalingo_db_generated::Client>)>>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let credentials = match &self.inner.credentials {
-            Credentials::DatabaseToken(_) => "database token <redacted>".to_owned(),
-            Credentials::ApiToken(source) => format!("API token <redacted> for app {}", source.app),
+            Credentials::DatabaseTokens(tokens) => {
+                let mut databases: Vec<&String> = tokens.keys().collect();
+                databases.sort();
+                format!("database tokens <redacted> for {databases:?}")
+            }
+            Credentials::ApiToken(_) => "API token <redacted>".to_owned(),
         };
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
-            .field("database_id", &self.inner.database_id)
+            .field("database_api_url", &self.inner.database_api_url)
             .field("credentials", &credentials)
+            .field("app", &self.inner.app)
             .field("request_timeout", &self.inner.request_timeout)
             .field("validation", &self.inner.validation)
             .field("retry", &self.inner.retry)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// A client of `database_id` in `region`, authenticated with a database token.
-    pub fn new(
-        region: Region,
-        database_id: impl Into<String>,
-        token: impl Into<SecretString>,
-    ) -> Result<Self> {
-        Client::builder()
-            .region(region)
-            .database_id(database_id)
-            .token(token)
-            .build()
-    }
-
-    /// A client of the database `addon_id` of `app` in `region`, authenticated with an API
-    /// token: it is exchanged for a user token, then for the database's token, and both are
-    /// cached until shortly before they expire.
-    pub fn from_api_token(
-        region: Region,
-        app: impl Into<String>,
-        addon_id: impl Into<String>,
-        api_token: impl Into<SecretString>,
-    ) -> Result<Self> {
-        Client::builder()
-            .region(region)
-            .database_id(addon_id)
-            .api_token(api_token, app)
-            .build()
-    }
-
-    /// A builder, for custom URLs, timeouts, retries or validation.
+    /// A builder: the region (or URLs), the credential, and the policies.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
 
-    /// The database's users.
-    pub fn users(&self) -> Users<'_> {
-        Users::new(self)
+    /// The database `addon_id` (`ad-…`, the Database API's `database_id`). With an API token, it
+    /// belongs to the builder's [`app`](ClientBuilder::app); see [`Client::database_of`] for
+    /// others.
+    pub fn database(&self, addon_id: impl Into<String>) -> Database {
+        Database::new_of(self.clone(), self.inner.app.clone(), addon_id.into())
     }
 
-    /// The database's backups.
-    pub fn backups(&self) -> Backups<'_> {
-        Backups::new(self)
+    /// The database `addon_id` of `app`: the token flow asks the app's addon for its token.
+    pub fn database_of(&self, app: impl Into<String>, addon_id: impl Into<String>) -> Database {
+        Database::new_of(self.clone(), Some(app.into()), addon_id.into())
     }
 
-    /// The database this client manages.
-    pub fn database_id(&self) -> &str {
-        &self.inner.database_id
-    }
-
-    /// The base URL Database API calls go to (with its `/api` prefix).
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+    /// The Database API's base URL, with its path prefix.
+    pub fn database_api_url(&self) -> &str {
+        &self.inner.database_api_url
     }
 
     /// How failed calls are retried.
@@ -215,56 +131,94 @@ impl Client {
         &self.inner.http
     }
 
-    pub(crate) fn database_api_cache(
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+
+    pub(crate) fn auth_url(&self) -> &str {
+        &self.inner.auth_url
+    }
+
+    pub(crate) fn main_api_url(&self) -> &str {
+        &self.inner.main_api_url
+    }
+
+    /// The cached generated client of `database` if it was built for `token`.
+    pub(crate) fn cached_api(
         &self,
-    ) -> MutexGuard<'_, Option<(SecretString, Arc<scalingo_db_generated::Client>)>> {
+        database: &str,
+        token: &Token,
+    ) -> Option<Arc<scalingo_db_generated::Client>> {
+        let cache = self.generated_cache();
+        match cache.get(database) {
+            Some((cached, api)) if cached == token => Some(Arc::clone(api)),
+            _ => None,
+        }
+    }
+
+    /// Keeps `api`, built for `token`, as `database`'s generated client.
+    pub(crate) fn cache_api(
+        &self,
+        database: &str,
+        token: &Token,
+        api: &Arc<scalingo_db_generated::Client>,
+    ) {
+        self.generated_cache()
+            .insert(database.to_owned(), (token.clone(), Arc::clone(api)));
+    }
+
+    fn generated_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Token, Arc<scalingo_db_generated::Client>)>>
+    {
         // The cache holds no invariant a panic could break: take it even if poisoned.
         self.inner
-            .database_api
+            .generated
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Builds a [`Client`]. Required: a region (or the URLs it stands for), a database id, and a
-/// database token or an API token with its app.
+/// Builds a [`Client`]. Required: a credential, an API token or database tokens. The region
+/// defaults to the contract's default (`osc-fr1`).
 #[derive(Default)]
 pub struct ClientBuilder {
     region: Option<Region>,
-    base_url: Option<String>,
+    database_api_url: Option<String>,
     auth_url: Option<String>,
     main_api_url: Option<String>,
-    database_id: Option<String>,
-    token: Option<SecretString>,
-    api_token: Option<(SecretString, String)>,
+    database_tokens: HashMap<String, Token>,
+    api_token: Option<Token>,
+    app: Option<String>,
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     validation: Validation,
     retry: RetryPolicy,
     user_agent: Option<String>,
+    http: Option<reqwest::Client>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut databases: Vec<&String> = self.database_tokens.keys().collect();
+        databases.sort();
         f.debug_struct("ClientBuilder")
             .field("region", &self.region)
-            .field("base_url", &self.base_url)
+            .field("database_api_url", &self.database_api_url)
             .field("auth_url", &self.auth_url)
             .field("main_api_url", &self.main_api_url)
-            .field("database_id", &self.database_id)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field(
-                "api_token",
-                &self
-                    .api_token
-                    .as_ref()
-                    .map(|(_, app)| format!("<redacted> for app {app}")),
+                "database_tokens",
+                &format_args!("<redacted> for {databases:?}"),
             )
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("app", &self.app)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("validation", &self.validation)
             .field("retry", &self.retry)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -275,55 +229,69 @@ impl ClientBuilder {
         self
     }
 
-    /// Calls the Database API at `base_url`, including its path prefix
-    /// (e.g. `http://127.0.0.1:8080/api` for a sandbox), instead of the region's.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
+    /// Calls the Database API at `url`, including its path prefix (e.g.
+    /// `http://127.0.0.1:8700/api`), instead of the region's.
+    pub fn database_api_url(mut self, url: impl Into<String>) -> Self {
+        self.database_api_url = Some(url.into());
         self
     }
 
-    /// Exchanges API tokens at `auth_url` instead of Scalingo's authentication service.
-    pub fn auth_url(mut self, auth_url: impl Into<String>) -> Self {
-        self.auth_url = Some(auth_url.into());
+    /// Exchanges API tokens at `url` instead of Scalingo's authentication service.
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = Some(url.into());
         self
     }
 
-    /// Asks for database tokens at `main_api_url` instead of the region's main API.
-    pub fn main_api_url(mut self, main_api_url: impl Into<String>) -> Self {
-        self.main_api_url = Some(main_api_url.into());
+    /// Asks for database tokens at `url` instead of the region's main API.
+    pub fn main_api_url(mut self, url: impl Into<String>) -> Self {
+        self.main_api_url = Some(url.into());
         self
     }
 
-    /// The database to manage: its addon id (`ad-<uuid>`).
-    pub fn database_id(mut self, database_id: impl Into<String>) -> Self {
-        self.database_id = Some(database_id.into());
+    /// Calls every server of the contract at `origin` (e.g. `http://127.0.0.1:8700`), each under
+    /// its own path prefix (the Database API under `/api`): what a sandbox serves.
+    pub fn all_servers_at(mut self, origin: impl Into<String>) -> Self {
+        let origin = origin.into();
+        let origin = origin.trim_end_matches('/');
+        let at = |server: Server| Some(format!("{origin}{}", server.path_prefix()));
+        self.database_api_url = at(Server::DatabaseApi);
+        self.auth_url = at(Server::Auth);
+        self.main_api_url = at(Server::MainApi);
         self
     }
 
-    /// Authenticates with a database token (the addon token the main API issues for this
-    /// database), used as it is: when it expires, calls fail with [`Error::Unauthorized`].
-    pub fn token(mut self, token: impl Into<SecretString>) -> Self {
-        self.token = Some(token.into());
-        self.api_token = None;
+    /// Authenticates the calls to the database `addon_id` with `token`, a database token (the
+    /// addon token the main API issues for it), used as it is: when it expires, calls fail with
+    /// [`Error::Unauthorized`]. Call it once per database the client may act on.
+    pub fn database_token(mut self, addon_id: impl Into<String>, token: impl Into<Token>) -> Self {
+        self.database_tokens.insert(addon_id.into(), token.into());
         self
     }
 
-    /// Authenticates with an API token and the name of the app the database belongs to; the
-    /// database token is obtained, cached and renewed as needed.
-    pub fn api_token(mut self, api_token: impl Into<SecretString>, app: impl Into<String>) -> Self {
-        self.api_token = Some((api_token.into(), app.into()));
-        self.token = None;
+    /// Authenticates with an API token: it is exchanged for a user token, then for each
+    /// database's token, and those are cached and renewed as needed.
+    pub fn api_token(mut self, api_token: impl Into<Token>) -> Self {
+        self.api_token = Some(api_token.into());
         self
     }
 
-    /// The time limit to establish a connection ([`DEFAULT_CONNECT_TIMEOUT`] otherwise).
+    /// The app of the databases [`Client::database`] picks (the token flow asks an app's addon
+    /// for its token).
+    pub fn app(mut self, app: impl Into<String>) -> Self {
+        self.app = Some(app.into());
+        self
+    }
+
+    /// The time limit to establish a connection ([`DEFAULT_CONNECT_TIMEOUT`] otherwise). Not
+    /// used with [`ClientBuilder::http_client`], whose own settings apply.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// The time limit of one API call, and of any pause in a download's flow (a download as a
-    /// whole has none: it may take hours) ([`DEFAULT_REQUEST_TIMEOUT`] otherwise).
+    /// whole has none: it may take hours) ([`DEFAULT_REQUEST_TIMEOUT`] otherwise). A call can
+    /// set its own with [`Call::timeout`](crate::Call::timeout).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
         self
@@ -343,76 +311,79 @@ impl ClientBuilder {
         self
     }
 
-    /// Adds a product token in front of this crate's User-Agent (e.g. `my-tool/1.2`).
+    /// Adds a product token in front of this crate's User-Agent (e.g. `my-tool/1.2`). Not used
+    /// with [`ClientBuilder::http_client`], whose own User-Agent applies.
     pub fn user_agent(mut self, product: impl Into<String>) -> Self {
         self.user_agent = Some(product.into());
         self
     }
 
+    /// Sends every request with `http` (its proxy, root certificates, pool and time limits)
+    /// instead of a client built from this builder's settings.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Reads the time and waits on `clock` instead of the system's (see [`Clock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
     /// Builds the client; fails if a required setting is missing or invalid.
     pub fn build(self) -> Result<Client> {
-        let region = self.region;
-        let base_url = self
-            .base_url
-            .or_else(|| region.map(|region| region.base_url().to_owned()))
-            .ok_or_else(|| {
-                Error::invalid_input("no API location: call `region(..)` or `base_url(..)`")
-            })?;
-        let base_url = checked_url(&base_url)?;
-        let database_id = self
-            .database_id
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::invalid_input("no database: call `database_id(..)`"))?;
-        let credentials = match (self.token, self.api_token) {
-            (Some(token), _) => Credentials::DatabaseToken(token),
-            (None, Some((api_token, app))) => {
-                let auth_url = self.auth_url.unwrap_or_else(|| AUTH_URL.to_owned());
-                let main_api_url = self
-                    .main_api_url
-                    .or_else(|| region.map(|region| region.main_api_url().to_owned()))
-                    .ok_or_else(|| {
-                        Error::invalid_input(
-                            "no main API location for the API token: call `region(..)` or `main_api_url(..)`",
-                        )
-                    })?;
-                Credentials::ApiToken(Box::new(TokenSource::new(
-                    api_token,
-                    app,
-                    checked_url(&auth_url)?,
-                    checked_url(&main_api_url)?,
-                )))
-            }
-            (None, None) => {
+        let region = self.region.unwrap_or_default();
+        let url = |given: Option<String>, server: Server| {
+            checked_url(&given.unwrap_or_else(|| server.url(region).to_owned()))
+        };
+        let database_api_url = url(self.database_api_url, Server::DatabaseApi)?;
+        let auth_url = url(self.auth_url, Server::Auth)?;
+        let main_api_url = url(self.main_api_url, Server::MainApi)?;
+        let credentials = match (self.api_token, self.database_tokens.is_empty()) {
+            (Some(_), false) => {
                 return Err(Error::invalid_input(
-                    "no credentials: call `token(..)` with a database token or `api_token(..)`",
+                    "both an API token and database tokens: give one kind of credential",
+                ));
+            }
+            (Some(api_token), true) => Credentials::ApiToken(TokenSource::new(api_token)),
+            (None, false) => Credentials::DatabaseTokens(self.database_tokens),
+            (None, true) => {
+                return Err(Error::invalid_input(
+                    "no credentials: call `api_token(..)`, or `database_token(..)` per database",
                 ));
             }
         };
-
-        let request_timeout = self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let user_agent = match self.user_agent {
-            Some(product) => format!("{product} {}", default_user_agent()),
-            None => default_user_agent(),
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let mut headers = HeaderMap::new();
+                headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+                let user_agent = match self.user_agent {
+                    Some(product) => format!("{product} {}", default_user_agent()),
+                    None => default_user_agent(),
+                };
+                reqwest::Client::builder()
+                    .user_agent(user_agent)
+                    .default_headers(headers)
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                    .build()
+                    .map_err(|err| Error::invalid_input(format!("cannot set up HTTP: {err}")))?
+            }
         };
-        let http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .default_headers(headers)
-            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .build()
-            .map_err(|err| Error::invalid_input(format!("cannot set up HTTP: {err}")))?;
-
         Ok(Client {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Shared {
                 http,
-                database_api: Mutex::new(None),
-                base_url,
-                database_id,
+                database_api_url,
+                auth_url,
+                main_api_url,
                 credentials,
-                request_timeout,
+                app: self.app,
+                request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 validation: self.validation,
                 retry: self.retry,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                generated: Mutex::default(),
             }),
         })
     }

@@ -6,13 +6,16 @@
 
 mod sink;
 
+use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWrite;
 
+use crate::ArchiveUrl;
 use crate::BackupStatus;
-use crate::backups::{ArchiveLink, Backups};
-use crate::error::{Error, Result};
+use crate::backups::Backups;
+use crate::call::BoxFuture;
+use crate::error::{ArchiveProblem, Error, Result};
 use crate::retry::{self, Repeatable};
 use sink::{GZIP_MAGIC, Sink, not_gzip};
 
@@ -46,55 +49,181 @@ pub struct Streamed {
     pub resumes: u32,
 }
 
+/// A download to a file, from [`Backups::download`]; `.await` it.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct Download<'a, F> {
+    backups: Backups<'a>,
+    backup_id: String,
+    path: PathBuf,
+    on_progress: F,
+}
+
+/// A download into a writer, from [`Backups::download_to`]; `.await` it.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct DownloadTo<'a, W, F> {
+    backups: Backups<'a>,
+    backup_id: String,
+    writer: W,
+    on_progress: F,
+}
+
+impl<F> std::fmt::Debug for Download<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("backup_id", &self.backup_id)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W, F> std::fmt::Debug for DownloadTo<'_, W, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadTo")
+            .field("backup_id", &self.backup_id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How many times an expired link is replaced in one download.
 const MAX_LINK_REFRESHES: u32 = 3;
-/// What [`Error::Io`] names when writing into a writer fails: it has no path.
-const WRITER_LABEL: &str = "<writer>";
 
-impl Backups<'_> {
-    /// Downloads the archive of a `done` backup to `path`, calling `on_progress` as bytes arrive.
-    ///
-    /// The bytes go to `<path>.part` (an existing one, left by an interrupted download of the
-    /// same backup, is continued: `<path>.part.backup` names the backup it belongs to, so the
-    /// part of another backup is started again rather than completed with this one's bytes). An interrupted transfer is resumed from where it stopped with
-    /// a `Range` request, after the retry policy's backoff, for as long as resumes make progress
-    /// (the policy's `max_attempts` interruptions in a row without a new byte end it), and a link
-    /// that expired meanwhile is replaced. The result must start like a gzip file and have the size
-    /// the server announced and the backup records; then it is flushed to disk and renamed to
-    /// `path`. On failure `path` is untouched; `<path>.part` is kept to be resumed, unless its
-    /// content is not an archive.
-    pub async fn download(
-        &self,
-        backup_id: &str,
-        path: &Path,
-        mut on_progress: impl FnMut(Progress),
-    ) -> Result<Downloaded> {
-        let expected = self.done_archive_size(backup_id).await?;
-        let mut part = Part::open(&part_path(path), backup_id, expected).await?;
-        let resumes = match self
-            .fetch(backup_id, &mut part.sink, expected, &mut on_progress)
-            .await
-        {
+impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
+    /// Calls `on_progress` as bytes arrive.
+    pub fn on_progress<G: FnMut(Progress) + Send + 'a>(self, on_progress: G) -> Download<'a, G> {
+        Download {
+            backups: self.backups,
+            backup_id: self.backup_id,
+            path: self.path,
+            on_progress,
+        }
+    }
+
+    /// The download as a future, for what takes a future rather than something to `.await`.
+    pub fn send(self) -> BoxFuture<'a, Result<Downloaded>> {
+        self.into_future()
+    }
+
+    async fn run(mut self) -> Result<Downloaded> {
+        let backups = self.backups;
+        let expected = backups.done_archive_size(&self.backup_id).await?;
+        let mut part = Part::open(&part_path(&self.path), &self.backup_id, expected).await?;
+        let fetched = backups
+            .fetch(
+                &self.backup_id,
+                &mut part.sink,
+                expected,
+                &mut self.on_progress,
+            )
+            .await;
+        let resumes = match fetched {
             Ok(resumes) => resumes,
             Err(error) => {
                 // Until the sink has checked the archive's start, the file holds none of it:
                 // nothing worth resuming.
-                if matches!(error, Error::Archive { .. }) && !part.sink.starts_like_gzip() {
+                if matches!(error, Error::Archive(_)) && !part.sink.starts_like_gzip() {
                     part.discard().await;
                 }
                 return Err(error);
             }
         };
-        let bytes = part.finish(path).await?;
+        let bytes = part.finish(&self.path).await?;
         Ok(Downloaded {
-            path: path.to_path_buf(),
+            path: self.path,
             bytes,
             resumes,
         })
     }
+}
+
+impl<'a, F: FnMut(Progress) + Send + 'a> IntoFuture for Download<'a, F> {
+    type Output = Result<Downloaded>;
+    type IntoFuture = BoxFuture<'a, Result<Downloaded>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+impl<'a, W, F> DownloadTo<'a, W, F>
+where
+    W: AsyncWrite + Unpin + Send + 'a,
+    F: FnMut(Progress) + Send + 'a,
+{
+    /// Calls `on_progress` as bytes arrive.
+    pub fn on_progress<G: FnMut(Progress) + Send + 'a>(
+        self,
+        on_progress: G,
+    ) -> DownloadTo<'a, W, G> {
+        DownloadTo {
+            backups: self.backups,
+            backup_id: self.backup_id,
+            writer: self.writer,
+            on_progress,
+        }
+    }
+
+    /// The download as a future, for what takes a future rather than something to `.await`.
+    pub fn send(self) -> BoxFuture<'a, Result<Streamed>> {
+        self.into_future()
+    }
+
+    async fn run(mut self) -> Result<Streamed> {
+        let backups = self.backups;
+        let expected = backups.done_archive_size(&self.backup_id).await?;
+        let mut sink = Sink::new(None, self.writer, 0);
+        let resumes = backups
+            .fetch(&self.backup_id, &mut sink, expected, &mut self.on_progress)
+            .await?;
+        sink.flush().await?;
+        Ok(Streamed {
+            bytes: sink.len(),
+            resumes,
+        })
+    }
+}
+
+impl<'a, W, F> IntoFuture for DownloadTo<'a, W, F>
+where
+    W: AsyncWrite + Unpin + Send + 'a,
+    F: FnMut(Progress) + Send + 'a,
+{
+    type Output = Result<Streamed>;
+    type IntoFuture = BoxFuture<'a, Result<Streamed>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+impl<'a> Backups<'a> {
+    /// Downloads the archive of a `done` backup to `path`; [`Download::on_progress`] reports
+    /// the bytes as they arrive.
+    ///
+    /// The bytes go to `<path>.part` (an existing one, left by an interrupted download of the
+    /// same backup, is continued: `<path>.part.backup` names the backup it belongs to, so the
+    /// part of another backup is started again rather than completed with this one's bytes). An
+    /// interrupted transfer is resumed from where it stopped with a `Range` request, after the
+    /// retry policy's backoff, for as long as resumes make progress (the policy's `max_attempts`
+    /// interruptions in a row without a new byte end it), and a link that expired meanwhile is
+    /// replaced. The result must start like a gzip file and have the size the server announced
+    /// and the backup records; then it is flushed to disk and renamed to `path`. On failure
+    /// `path` is untouched; `<path>.part` is kept to be resumed, unless its content is not an
+    /// archive.
+    pub fn download(
+        &self,
+        backup_id: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Download<'a, fn(Progress)> {
+        Download {
+            backups: *self,
+            backup_id: backup_id.into(),
+            path: path.as_ref().to_path_buf(),
+            on_progress: |_| {},
+        }
+    }
 
     /// Downloads the archive of a `done` backup into `writer` (standard output, a pipe, memory,
-    /// ...), calling `on_progress` as bytes arrive.
+    /// ...); [`DownloadTo::on_progress`] reports the bytes as they arrive.
     ///
     /// Like [`Backups::download`], an interrupted transfer is resumed with a `Range` request from
     /// the bytes already written, within the same bounds, and an expired link is replaced. The
@@ -103,23 +232,18 @@ impl Backups<'_> {
     /// disagrees with the announced or recorded one is an [`Error::Archive`] too, but a writer
     /// cannot be taken back: what was written by then stays written, so on any failure treat the
     /// output as incomplete. `writer` is flushed at the end. A failed write is an [`Error::Io`]
-    /// whose `path` is `<writer>`.
-    pub async fn download_to<W: AsyncWrite + Unpin>(
+    /// without a path.
+    pub fn download_to<W: AsyncWrite + Unpin + Send + 'a>(
         &self,
-        backup_id: &str,
+        backup_id: impl Into<String>,
         writer: W,
-        mut on_progress: impl FnMut(Progress),
-    ) -> Result<Streamed> {
-        let expected = self.done_archive_size(backup_id).await?;
-        let mut sink = Sink::new(PathBuf::from(WRITER_LABEL), writer, 0);
-        let resumes = self
-            .fetch(backup_id, &mut sink, expected, &mut on_progress)
-            .await?;
-        sink.flush().await?;
-        Ok(Streamed {
-            bytes: sink.len(),
-            resumes,
-        })
+    ) -> DownloadTo<'a, W, fn(Progress)> {
+        DownloadTo {
+            backups: *self,
+            backup_id: backup_id.into(),
+            writer,
+            on_progress: |_| {},
+        }
     }
 
     /// The archive size a `done` backup records, if it records one; an error for any other
@@ -127,12 +251,10 @@ impl Backups<'_> {
     async fn done_archive_size(&self, backup_id: &str) -> Result<Option<u64>> {
         let backup = self.get(backup_id).await?;
         if backup.status != BackupStatus::Done {
-            return Err(Error::Archive {
-                message: format!(
-                    "backup {backup_id} is {}: only a done backup can be downloaded",
-                    backup.status
-                ),
-            });
+            return Err(Error::Archive(ArchiveProblem::NotDone {
+                backup_id: backup_id.to_owned(),
+                status: backup.status,
+            }));
         }
         Ok(backup
             .size
@@ -149,12 +271,13 @@ impl Backups<'_> {
         expected: Option<u64>,
         on_progress: &mut impl FnMut(Progress),
     ) -> Result<u32> {
-        let mut link = self.archive_link(backup_id).await?;
+        let mut link = self.archive_url(backup_id).await?;
         let mut link_refreshes = 0;
         let mut resumes = 0;
         // Interruptions in a row without a byte of progress; bounded by the retry policy.
         let mut stalled = 0;
-        let policy = self.client().retry_policy();
+        let client = self.database().client();
+        let policy = client.retry_policy();
 
         loop {
             let before = sink.len();
@@ -169,22 +292,19 @@ impl Backups<'_> {
                     if link_refreshes < MAX_LINK_REFRESHES =>
                 {
                     link_refreshes += 1;
-                    link = self.archive_link(backup_id).await?;
+                    link = self.archive_url(backup_id).await?;
                 }
                 Some(error) if !retry::retryable(&error, Repeatable::Always) => return Err(error),
                 error => {
                     stalled = if sink.len() > before { 1 } else { stalled + 1 };
                     if stalled >= policy.max_attempts {
-                        return Err(error.unwrap_or_else(|| Error::Archive {
-                            message: format!(
-                                "the transfer kept ending early, at {} bytes",
-                                sink.len()
-                            ),
+                        return Err(error.unwrap_or_else(|| {
+                            Error::Archive(ArchiveProblem::EndedEarly { at: sink.len() })
                         }));
                     }
                     resumes += 1;
                     tracing::debug!(from = sink.len(), resumes, "resuming the download");
-                    tokio::time::sleep(policy.backoff(stalled)).await;
+                    client.clock().sleep(policy.backoff(stalled)).await;
                 }
             }
         }
@@ -195,7 +315,7 @@ impl Backups<'_> {
     /// One request for the rest of the archive, written to `sink`.
     async fn transfer<W: AsyncWrite + Unpin>(
         &self,
-        link: &ArchiveLink,
+        link: &ArchiveUrl,
         sink: &mut Sink<W>,
         expected: Option<u64>,
         on_progress: &mut impl FnMut(Progress),
@@ -215,11 +335,10 @@ impl Backups<'_> {
             {
                 return Err(not_gzip(&first));
             }
-            return Err(Error::Archive {
-                message: format!(
-                    "the server announced an archive of {announced} bytes, the backup records {expected}"
-                ),
-            });
+            return Err(Error::Archive(ArchiveProblem::SizeMismatch {
+                announced,
+                recorded: expected,
+            }));
         }
         let total = expected.or(announced);
         on_progress(Progress {
@@ -228,7 +347,7 @@ impl Backups<'_> {
         });
         // A stalled transfer ends like a lost connection, to be resumed; the client has no
         // general read limit, which would add a timer to every API call.
-        let stall_limit = self.client().request_timeout();
+        let stall_limit = self.database().client().request_timeout();
         let read = async {
             while let Some(chunk) = stalled_after(stall_limit, stream.chunk()).await? {
                 sink.write(&chunk).await?;
@@ -245,12 +364,10 @@ impl Backups<'_> {
         read?;
         match total {
             Some(total) if sink.len() < total => Ok(Transfer::Short),
-            Some(total) if sink.len() > total => Err(Error::Archive {
-                message: format!(
-                    "received {} bytes, more than the {total} announced",
-                    sink.len()
-                ),
-            }),
+            Some(total) if sink.len() > total => Err(Error::Archive(ArchiveProblem::Oversized {
+                received: sink.len(),
+                announced: total,
+            })),
             _ => Ok(Transfer::Complete),
         }
     }
@@ -261,17 +378,10 @@ async fn stalled_after<T>(
     limit: std::time::Duration,
     chunk: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    // The real clock: this measures a connection, not the client's notion of time.
     tokio::time::timeout(limit, chunk)
         .await
-        .unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                what: format!(
-                    "the download stalled: no data for {}",
-                    crate::error::seconds(limit)
-                ),
-                source: None,
-            })
-        })
+        .unwrap_or(Err(Error::Stalled { after: limit }))
 }
 
 /// How one transfer ended.
@@ -310,7 +420,7 @@ impl Part {
         let io = |at: &Path| {
             let at = at.to_path_buf();
             move |error| Error::Io {
-                path: at,
+                path: Some(at),
                 source: error,
             }
         };
@@ -349,7 +459,7 @@ impl Part {
         }
         Ok(Part {
             path: path.to_path_buf(),
-            sink: Sink::new(path.to_path_buf(), file, len),
+            sink: Sink::new(Some(path.to_path_buf()), file, len),
         })
     }
 
@@ -358,7 +468,7 @@ impl Part {
         let io = |at: &Path| {
             let at = at.to_path_buf();
             move |error| Error::Io {
-                path: at,
+                path: Some(at),
                 source: error,
             }
         };

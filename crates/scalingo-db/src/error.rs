@@ -4,28 +4,33 @@
 //! Every answer maps to a variant: JSON error bodies of any of the service's three shapes, the
 //! plain-text 429, HTML or empty gateway pages, truncated JSON, statuses the contract does not
 //! list. Nothing here panics, and no message carries a token, a password or a pre-signed link's
-//! token (bodies are shown only through [`crate::redact`]).
+//! token (bodies are shown only through [`crate::redact`]). No type of the HTTP stack appears in
+//! the public API: statuses are numbers, and transport failures are a [`TransportError`].
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use scalingo_db_generated::{ByteStream, types};
-
-use crate::Backup;
+use scalingo_db_generated::types;
 
 use crate::redact;
 use crate::validation::ValidationError;
+use crate::{Backup, BackupStatus};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The header in which the service names a request, for its support.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
 /// Everything that can go wrong when calling the Scalingo Database API.
 ///
 /// Match on the variants to act on a failure; `Display` gives a sentence a person understands.
+/// The variants that come from an answer carry the service's `X-Request-ID`, when it sent one
+/// ([`Error::request_id`]): quote it to Scalingo's support.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -48,6 +53,8 @@ pub enum Error {
     Unauthorized {
         /// The service's message, when it gave one.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// 403: the token is valid but may not do this.
@@ -58,15 +65,20 @@ pub enum Error {
     Forbidden {
         /// The service's message, when it gave one.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// 404: the database, user or backup does not exist.
     #[error("{}", not_found(resource, message))]
     NotFound {
-        /// What kind of thing was not found (`database_user`, `backup`, ...), when the service said.
+        /// What kind of thing was not found (`database_user`, `database_backup`, ...), when the
+        /// service said.
         resource: Option<String>,
         /// The service's message, when it gave one.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// 422: the service refused some fields; `errors` maps each field to its messages.
@@ -79,6 +91,8 @@ pub enum Error {
         errors: BTreeMap<String, Vec<String>>,
         /// The service's overall message, when it gave one.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// 429: too many requests.
@@ -89,36 +103,45 @@ pub enum Error {
     RateLimited {
         /// How long the service asked to wait (`Retry-After`, in seconds or as a date), if it did.
         retry_after: Option<Duration>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// Another 4xx answer, e.g. 400 `A backup is running`.
-    #[error("the API refused the request ({status}){}", detail(message))]
+    #[error("the API refused the request ({}){}", status_text(*status), detail(message))]
     Refused {
         /// The HTTP status.
-        status: StatusCode,
+        status: u16,
         /// The service's message, when it gave one.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// A 5xx answer, whatever its body (JSON, an HTML gateway page, nothing).
-    #[error("the API failed ({status}){}", detail(message))]
+    #[error("the API failed ({}){}", status_text(*status), detail(message))]
     Server {
         /// The HTTP status.
-        status: StatusCode,
+        status: u16,
         /// The service's message when the body was its JSON error; `None` for HTML or empty bodies.
         message: Option<String>,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// A status the contract does not give for this operation (e.g. a redirect).
     #[error(
-        "the API answered an unexpected status ({status}){}",
+        "the API answered an unexpected status ({}){}",
+        status_text(*status),
         snippet_text(snippet)
     )]
     UnexpectedStatus {
         /// The HTTP status.
-        status: StatusCode,
+        status: u16,
         /// The start of the body, with secrets removed.
         snippet: String,
+        /// The service's id of the request.
+        request_id: Option<String>,
     },
 
     /// A success status whose body is not what the contract describes (not JSON, truncated, ...).
@@ -130,22 +153,50 @@ pub enum Error {
         snippet: String,
     },
 
-    /// The connection to the API could not be made (DNS, refused, TLS).
-    #[error("could not connect to the API: {}", source_chain(source))]
+    /// The connection to the API could not be made (DNS, refused, TLS): the request never left.
+    #[error("could not connect to the API: {source}")]
     Connect {
         /// The underlying error.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
 
-    /// A deadline passed: a request's time limit, or the time given to wait for a backup.
-    #[error("{what}{}", source.as_ref().map(|source| format!(": {}", source_chain(source))).unwrap_or_default())]
+    /// A request's time limit passed before its answer was complete.
+    #[error("the API did not answer in time: {source}")]
     Timeout {
-        /// What did not finish in time.
-        what: String,
-        /// The underlying error, for a request's time limit.
+        /// The underlying error.
         #[source]
-        source: Option<reqwest::Error>,
+        source: TransportError,
+    },
+
+    /// The connection failed after it was made (reset, closed mid-body, ...).
+    #[error("the connection to the API failed: {source}")]
+    Transport {
+        /// The underlying error.
+        #[source]
+        source: TransportError,
+    },
+
+    /// A download received no byte for the request time limit (it is resumed like a cut
+    /// connection, within the retry policy's bounds).
+    #[error("the download stalled: no data for {}", seconds(*after))]
+    Stalled {
+        /// How long no byte arrived.
+        after: Duration,
+    },
+
+    /// A backup was still not done when the time given to wait for it ran out.
+    #[error(
+        "backup {} was still {} after {}",
+        backup.id,
+        backup.status,
+        seconds(*waited)
+    )]
+    WaitTimedOut {
+        /// The backup, as last seen.
+        backup: Box<Backup>,
+        /// How long the wait lasted.
+        waited: Duration,
     },
 
     /// The backup ended in `error` or `cancelled`.
@@ -155,45 +206,130 @@ pub enum Error {
         backup: Box<Backup>,
     },
 
-    /// A backup archive cannot be downloaded or is not what it should be (not done yet, not a
-    /// gzip file, not of the recorded size).
-    #[error("the archive cannot be used: {message}")]
-    Archive {
-        /// What is wrong.
-        message: String,
-    },
+    /// A backup archive cannot be downloaded or is not what it should be.
+    #[error("the archive cannot be used: {0}")]
+    Archive(ArchiveProblem),
 
-    /// Reading or writing a local file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing the download's destination failed.
+    #[error("{}: {source}", destination(path))]
     Io {
-        /// The file.
-        path: std::path::PathBuf,
+        /// The file, or `None` for a writer given by the caller.
+        path: Option<PathBuf>,
         /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+}
 
-    /// The connection failed after it was made (reset, closed mid-body, ...).
-    #[error("the connection to the API failed: {}", source_chain(source))]
-    Transport {
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
+/// What is wrong with a backup archive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveProblem {
+    /// The backup is not done, so it has no archive yet (or ever).
+    #[error("backup {backup_id} is {status}: only a done backup can be downloaded")]
+    NotDone {
+        /// The backup.
+        backup_id: String,
+        /// Its status.
+        status: BackupStatus,
+    },
+    /// The body does not start like a gzip file (a storage error answered with 200, an HTML page).
+    #[error("the download is not a gzip archive; it begins with: {snippet}")]
+    NotGzip {
+        /// The start of the body, with secrets removed.
+        snippet: String,
+    },
+    /// The server announced a size other than the one the backup records.
+    #[error("the server announced an archive of {announced} bytes, the backup records {recorded}")]
+    SizeMismatch {
+        /// What `Content-Length` announced, in all.
+        announced: u64,
+        /// What the backup records.
+        recorded: u64,
+    },
+    /// More bytes arrived than were announced.
+    #[error("received {received} bytes, more than the {announced} announced")]
+    Oversized {
+        /// Bytes received.
+        received: u64,
+        /// Bytes announced.
+        announced: u64,
+    },
+    /// The transfer kept ending early without an error, and resuming made no progress.
+    #[error("the transfer kept ending early, at {at} bytes")]
+    EndedEarly {
+        /// Where it stopped.
+        at: u64,
     },
 }
 
+/// A failure of the HTTP connection, with its causes in its message.
+///
+/// Opaque on purpose: the HTTP stack is an implementation detail, and the variant of [`Error`]
+/// that carries this already says what kind of failure it was.
+pub struct TransportError {
+    source: reqwest::Error,
+}
+
+impl TransportError {
+    fn new(source: reqwest::Error) -> Self {
+        TransportError {
+            source: redact::reqwest_error(source),
+        }
+    }
+}
+
+impl std::fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TransportError")
+            .field(&self.to_string())
+            .finish()
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    /// reqwest's own message is terse ("error sending request"); its sources say why.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.source)?;
+        let mut source = std::error::Error::source(&self.source);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {}
+
 impl Error {
     /// The HTTP status the API answered, when the failure came from an answer.
-    pub fn status(&self) -> Option<StatusCode> {
+    pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Unauthorized { .. } => Some(StatusCode::UNAUTHORIZED),
-            Error::Forbidden { .. } => Some(StatusCode::FORBIDDEN),
-            Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
-            Error::Unprocessable { .. } => Some(StatusCode::UNPROCESSABLE_ENTITY),
-            Error::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::Unprocessable { .. } => Some(422),
+            Error::RateLimited { .. } => Some(429),
             Error::Refused { status, .. }
             | Error::Server { status, .. }
             | Error::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The service's id of the request (`X-Request-ID`), when the failure came from an answer
+    /// that had one: what Scalingo's support asks for.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { request_id, .. }
+            | Error::Forbidden { request_id, .. }
+            | Error::NotFound { request_id, .. }
+            | Error::Unprocessable { request_id, .. }
+            | Error::RateLimited { request_id, .. }
+            | Error::Refused { request_id, .. }
+            | Error::Server { request_id, .. }
+            | Error::UnexpectedStatus { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }
@@ -204,21 +340,25 @@ impl Error {
         }
     }
 
-    /// Turns an error of the generated client into ours, reading the error body if there is one.
-    pub(crate) async fn from_generated(error: scalingo_db_generated::Error<ByteStream>) -> Self {
+    /// Turns an error of the generated client into ours, reading the error body if there is one;
+    /// `now` dates a `Retry-After` given as a date.
+    pub(crate) async fn from_generated(
+        error: scalingo_db_generated::Error<scalingo_db_generated::ByteStream>,
+        now: SystemTime,
+    ) -> Self {
         use scalingo_db_generated::Error as Generated;
         match error {
             Generated::ErrorResponse(response) => {
-                let status = response.status();
+                let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let body = read_capped(response.into_inner().into_inner()).await;
-                from_status(status, &headers, &body)
+                from_status(status, &headers, &body, now)
             }
             Generated::UnexpectedResponse(response) => {
-                let status = response.status();
+                let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let body = read_capped(response.bytes_stream()).await;
-                from_status(status, &headers, &body)
+                from_status(status, &headers, &body, now)
             }
             Generated::InvalidResponsePayload(body, error) => Error::Decode {
                 message: error.to_string(),
@@ -237,14 +377,10 @@ impl Error {
 
 impl From<reqwest::Error> for Error {
     fn from(error: reqwest::Error) -> Self {
-        // The URL of a pre-signed download carries its token in the query string.
-        let source = redact::reqwest_error(error);
-        if source.is_timeout() {
-            Error::Timeout {
-                what: "the API did not answer in time".to_owned(),
-                source: Some(source),
-            }
-        } else if source.is_connect() {
+        let source = TransportError::new(error);
+        if source.source.is_timeout() {
+            Error::Timeout { source }
+        } else if source.source.is_connect() {
             Error::Connect { source }
         } else {
             Error::Transport { source }
@@ -270,31 +406,60 @@ pub(crate) async fn read_capped(
     Bytes::from(body)
 }
 
+/// The request id an answer carries, if any.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| redact::control_free(value.trim()))
+        .filter(|value| !value.is_empty())
+}
+
 /// Maps a non-success answer to a variant, decoding the service's JSON error when there is one.
-pub(crate) fn from_status(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+/// `now` dates a `Retry-After` given as a date.
+pub(crate) fn from_status(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Error {
     let decoded: Option<types::Error> = serde_json::from_slice(body).ok();
     let message = decoded.as_ref().and_then(|error| error.error.clone());
-    match status.as_u16() {
-        401 => Error::Unauthorized { message },
-        403 => Error::Forbidden { message },
+    let request_id = request_id(headers);
+    match status {
+        401 => Error::Unauthorized {
+            message,
+            request_id,
+        },
+        403 => Error::Forbidden {
+            message,
+            request_id,
+        },
         404 => Error::NotFound {
             resource: decoded.and_then(|error| error.resource),
             message,
+            request_id,
         },
         422 => Error::Unprocessable {
             errors: decoded
                 .map(|error| error.errors.into_iter().collect())
                 .unwrap_or_default(),
             message,
+            request_id,
         },
         429 => Error::RateLimited {
-            retry_after: retry_after(headers, SystemTime::now()),
+            retry_after: retry_after(headers, now),
+            request_id,
         },
-        400..=499 => Error::Refused { status, message },
-        500..=599 => Error::Server { status, message },
+        400..=499 => Error::Refused {
+            status,
+            message,
+            request_id,
+        },
+        500..=599 => Error::Server {
+            status,
+            message,
+            request_id,
+        },
         _ => Error::UnexpectedStatus {
             status,
             snippet: redact::snippet(body),
+            request_id,
         },
     }
 }
@@ -307,6 +472,17 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `404 Not Found`: the number and its reason phrase.
+fn status_text(status: u16) -> String {
+    match reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
 }
 
 fn detail(message: &Option<String>) -> String {
@@ -346,6 +522,13 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
     }
 }
 
+fn destination(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => path.display().to_string(),
+        None => "writing the archive".to_owned(),
+    }
+}
+
 /// A duration for people: `7 s`, `1.9 s`, `0.3 s`.
 pub(crate) fn seconds(duration: Duration) -> String {
     let value = duration.as_secs_f64();
@@ -364,59 +547,54 @@ fn snippet_text(snippet: &str) -> String {
     }
 }
 
-/// reqwest's own message is terse ("error sending request"); its sources say why.
-fn source_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
-    fn headers(retry_after: &str) -> HeaderMap {
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
         headers
     }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let retry = |value| retry_after(&headers(&[("retry-after", value)]), now);
+        assert_eq!(retry("120"), Some(Duration::from_secs(120)));
         assert_eq!(
-            retry_after(&headers("120"), now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            retry_after(&headers("Sun, 06 Nov 1994 08:50:07 GMT"), now),
+            retry("Sun, 06 Nov 1994 08:50:07 GMT"),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(
-            retry_after(&headers("Sun, 06 Nov 1994 08:00:00 GMT"), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry("Sun, 06 Nov 1994 08:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(retry("soon"), None);
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]
-    fn field_errors_read_like_a_sentence() {
+    fn field_errors_read_like_a_sentence_and_keep_the_request_id() {
         let error = from_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &HeaderMap::new(),
+            422,
+            &headers(&[("x-request-id", "req-42")]),
             br#"{"errors":{"name":["is too short","is invalid"],"password":["is too short"]}}"#,
+            SystemTime::now(),
         );
         assert_eq!(
             error.to_string(),
             "the API refused the request (422 Unprocessable Entity): \
              name is too short, is invalid; password is too short"
         );
+        assert_eq!(error.request_id(), Some("req-42"));
+        assert_eq!(error.status(), Some(422));
+    }
+
+    #[test]
+    fn statuses_read_with_their_reason() {
+        let error = from_status(502, &HeaderMap::new(), b"<html>", SystemTime::now());
+        assert_eq!(error.to_string(), "the API failed (502 Bad Gateway)");
+        assert_eq!(error.request_id(), None);
     }
 }

@@ -1,35 +1,46 @@
-//! A typed, validated client for the [Scalingo Database API]: the users and backups of a hosted
-//! database.
+//! A typed, validated client for the [Scalingo Database API]: the users and backups of hosted
+//! databases.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), scalingo_db::Error> {
 //! use scalingo_db::{Client, NewUser, Region};
 //!
-//! let client = Client::new(Region::OscFr1, "ad-0c8fe5a2-…", std::env::var("DB_TOKEN").unwrap())?;
+//! // One client per credential; it reaches every database of the account.
+//! let client = Client::builder()
+//!     .region(Region::OscFr1)
+//!     .api_token(std::env::var("SCALINGO_API_TOKEN").unwrap())
+//!     .build()?;
+//! let db = client.database_of("my-app", "ad-0c8fe5a2-…");
 //!
-//! let user = client.users().create(NewUser::new("reporting").read_only(true)).await?;
+//! let user = db.users().create(NewUser::new("reporting").read_only(true)).await?;
 //! println!("created {} (password shown once)", user.name);
 //!
-//! let backup = client.backups().create().await?;
+//! let backup = db.backups().create().await?;
 //! println!("backup {} is {}", backup.id, backup.status);
 //! # Ok(()) }
 //! ```
 //!
 //! - Every call answers `Result<_, `[`Error`]`>`; the error says which field broke which rule, or
 //!   what the API answered (401, 404 with the resource, 422 with field messages, 429 with
-//!   `Retry-After`, ...). No answer, however malformed, makes it panic.
+//!   `Retry-After`, ...) and the request id. No answer, however malformed, makes it panic.
+//! - A call is a [`Call`]: `.await` it, or give it a time limit or ask for the answer's
+//!   [`ResponseMeta`] first.
 //! - Request bodies are checked against the rules of `openapi.yaml` before anything is sent; see
 //!   [`Validation`] to skip that.
-//! - Tokens and passwords are held in types whose `Debug` never shows them ([`Password`],
-//!   [`secrecy::SecretString`]); errors never quote them.
-//! - The wire types come from `scalingo-db-generated`, generated from the contract; the common ones
-//!   are re-exported here.
+//! - Tokens, passwords and archive links are held in types whose `Debug` never shows them
+//!   ([`Token`], [`Password`], [`ArchiveUrl`]; `expose()` reveals one); errors never quote them.
+//! - Time comes from a [`Clock`], which tests replace to move time instead of sleeping.
+//! - The wire types come from `scalingo-db-generated`, generated from the contract; those a
+//!   caller meets are re-exported here, request bodies under [`requests`].
 //!
 //! [Scalingo Database API]: https://developers.scalingo.com/databases/
 
 mod auth;
 mod backups;
+mod call;
 mod client;
+mod clock;
+mod database;
 mod download;
 mod error;
 mod redact;
@@ -39,23 +50,36 @@ mod users;
 mod validation;
 mod wait;
 
-pub use backups::{ArchiveLink, ArchiveStream, Backups};
+pub use backups::{ArchiveStream, Backups};
+pub use call::{Call, ResponseMeta};
 pub use client::{
-    AUTH_URL, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region,
-    default_user_agent,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, default_user_agent,
 };
-pub use download::{Downloaded, Progress, Streamed};
-pub use error::{Error, Result};
+pub use clock::{Clock, SystemClock};
+pub use database::Database;
+pub use download::{Download, DownloadTo, Downloaded, Progress, Streamed};
+pub use error::{ArchiveProblem, Error, Result, TransportError};
 pub use retry::RetryPolicy;
 pub use users::{NewUser, Users, check_password};
 pub use validation::{Problem, Validation, ValidationError, Violation};
-pub use wait::WaitOptions;
+pub use wait::{Wait, WaitOptions};
 
-/// The wire types generated from `openapi.yaml`, for building request bodies by hand.
-pub use scalingo_db_generated::types;
 pub use scalingo_db_generated::types::{Backup, DatabaseUser, DbmsAttributes};
-pub use scalingo_db_generated::{BackupMethod, BackupStatus, Password, PasswordEncryption};
-pub use secrecy;
+pub use scalingo_db_generated::{
+    ArchiveUrl, BackupMethod, BackupStatus, OperationId, Password, PasswordEncryption, Region,
+    Server, Token, UnknownRegion,
+};
+
+/// The request bodies of the contract, for building one by hand (see
+/// [`Users::create_from_request`]).
+pub mod requests {
+    pub use scalingo_db_generated::types::{
+        CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
+    };
+}
+
+/// The HTTP client this crate sends with, for [`ClientBuilder::http_client`].
+pub use reqwest;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

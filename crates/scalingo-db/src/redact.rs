@@ -1,12 +1,19 @@
-//! Keeps secrets out of what errors show: passwords and tokens in a body snippet, the token of a
-//! pre-signed link in a URL.
+//! Keeps secrets out of what errors show: the values of secret fields in a body snippet, the
+//! credentials in a URL's query.
+//!
+//! Which fields and parameters are secret is the contract's to say (`x-secret` schemas, `apiKey`
+//! schemes in the query); the lists come from the generated crate, so a new secret field is
+//! scrubbed without a change here.
 
 use std::fmt::Write as _;
+
+use scalingo_db_generated::{SECRET_FIELDS, SECRET_QUERY_PARAMETERS};
 
 /// How much of a body an error shows.
 const SNIPPET_CHARS: usize = 200;
 
-/// The start of `body` as text, with the values of password fields and link tokens replaced.
+/// The start of `body` as text, with the values of secret fields and query credentials
+/// replaced.
 ///
 /// The body may be truncated or not JSON at all, so this scans the text instead of parsing it.
 pub(crate) fn snippet(body: &[u8]) -> String {
@@ -16,8 +23,13 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     if scrubbed.chars().nth(SNIPPET_CHARS).is_some() {
         out.push('…');
     }
-    // Control characters (newlines, escape sequences) would garble a terminal or a log line.
-    out.chars().fold(String::new(), |mut acc, c| {
+    control_free(&out)
+}
+
+/// `text` with its control characters escaped: newlines and escape sequences from a server would
+/// garble a terminal or a log line.
+pub(crate) fn control_free(text: &str) -> String {
+    text.chars().fold(String::new(), |mut acc, c| {
         if c.is_control() {
             let _ = write!(acc, "{}", c.escape_default());
         } else {
@@ -27,8 +39,8 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     })
 }
 
-/// Replaces the string value of every `"password"`, `"password_confirmation"` and `"token"` key
-/// (the token flow's answers carry tokens there), and every `token=` query value.
+/// Replaces the string value of every secret field, and the value of every credential query
+/// parameter.
 fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -43,21 +55,21 @@ fn scrub(text: &str) -> String {
 
 /// The byte range of the first secret value in `text`.
 fn next_secret(text: &str) -> Option<(usize, usize)> {
-    [
-        json_string_value(text, "\"password\""),
-        json_string_value(text, "\"password_confirmation\""),
-        json_string_value(text, "\"token\""),
-        query_value(text, "token="),
-    ]
-    .into_iter()
-    .flatten()
-    .min()
+    let fields = SECRET_FIELDS
+        .iter()
+        .filter_map(|field| json_string_value(text, field));
+    let parameters = SECRET_QUERY_PARAMETERS
+        .iter()
+        .filter_map(|parameter| query_value(text, parameter));
+    fields.chain(parameters).min()
 }
 
-/// The range of the string value of the first `key` that has one (to the end of a truncated body).
-fn json_string_value(text: &str, key: &str) -> Option<(usize, usize)> {
+/// The range of the string value of the first field named `field` that has one (to the end of
+/// a truncated body).
+fn json_string_value(text: &str, field: &str) -> Option<(usize, usize)> {
+    let key = format!("\"{field}\"");
     let mut from = 0;
-    while let Some(found) = text[from..].find(key) {
+    while let Some(found) = text[from..].find(&key) {
         let after_key = from + found + key.len();
         from = after_key;
         let rest = text[after_key..].trim_start();
@@ -81,12 +93,24 @@ fn json_string_value(text: &str, key: &str) -> Option<(usize, usize)> {
     None
 }
 
-fn query_value(text: &str, key: &str) -> Option<(usize, usize)> {
-    let start = text.find(key)? + key.len();
-    let len = text[start..]
-        .find(|c: char| c == '&' || c == '"' || c == '#' || c.is_whitespace())
-        .unwrap_or(text.len() - start);
-    Some((start, start + len))
+/// The range of the value of the first `parameter=` of a query string in `text`.
+fn query_value(text: &str, parameter: &str) -> Option<(usize, usize)> {
+    let key = format!("{parameter}=");
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&key) {
+        let at = from + found;
+        from = at + key.len();
+        // A parameter starts a query or follows another one: `xtoken=` is not `token=`.
+        if at > 0 && !matches!(text.as_bytes()[at - 1], b'?' | b'&') {
+            continue;
+        }
+        let start = at + key.len();
+        let len = text[start..]
+            .find(|c: char| c == '&' || c == '"' || c == '#' || c.is_whitespace())
+            .unwrap_or(text.len() - start);
+        return Some((start, start + len));
+    }
+    None
 }
 
 /// reqwest shows the URL in its errors; a pre-signed link's query string is its credential.
@@ -113,11 +137,23 @@ mod tests {
     }
 
     #[test]
-    fn link_tokens_are_removed() {
-        let body = br#"{"download_url":"https://x/download?token=abc123&x=1"}"#;
+    fn link_tokens_are_removed_wherever_a_url_appears() {
+        let body = br#"{"error":"expired: https://x/download?token=abc123&x=1, mytoken=keep"}"#;
         let shown = snippet(body);
         assert!(!shown.contains("abc123"), "{shown}");
         assert!(shown.contains("token=<redacted>&x=1"), "{shown}");
+        assert!(shown.contains("mytoken=keep"), "{shown}");
+    }
+
+    #[test]
+    fn every_field_the_contract_marks_secret_is_removed() {
+        assert!(SECRET_FIELDS.contains(&"password"), "{SECRET_FIELDS:?}");
+        for field in SECRET_FIELDS {
+            let body = format!(r#"{{"name":"bob","{field}":"hunter2","other":1}}"#);
+            let shown = snippet(body.as_bytes());
+            assert!(!shown.contains("hunter2"), "{field}: {shown}");
+            assert!(shown.contains("bob"), "{field}: {shown}");
+        }
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! When a failed call is tried again, and how long to wait first.
 //!
-//! See [`RetryPolicy`] for the policy itself; this module also decides which operations are safe
-//! to repeat.
+//! See [`RetryPolicy`] for the policy itself. Which operations are safe to repeat is the
+//! contract's to say (`x-idempotent`), read from the generated operation table.
 
 use std::time::Duration;
 
 use rand::Rng as _;
+use scalingo_db_generated::OperationId;
 
 use crate::error::Error;
 
@@ -32,7 +33,9 @@ use crate::error::Error;
 /// **only** when the request provably never reached the server (the connection could not be
 /// made): after a time-out or a lost answer the first attempt may have worked, and a second one
 /// would create a second backup, or replace the password the caller never saw. Getting tokens is
-/// a `POST` too, but creates nothing the caller keeps, so it is retried like a read.
+/// a `POST` too, but creates nothing the caller keeps, so it is retried like a read. The contract
+/// marks each operation that is not a read with `x-idempotent: true` or `false`; this policy
+/// follows that mark, never the method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 turns retries off).
@@ -80,6 +83,7 @@ impl RetryPolicy {
         let delay = match error {
             Error::RateLimited {
                 retry_after: Some(wait),
+                ..
             } => *wait,
             _ => self.backoff(attempt),
         };
@@ -108,12 +112,12 @@ pub(crate) enum Repeatable {
 }
 
 impl Repeatable {
-    /// The class of a contract operation, from its method and tag.
-    pub(crate) fn of(operation: &scalingo_db_generated::operations::Operation) -> Self {
-        if operation.method == "POST" && operation.tag != "auth" {
-            Repeatable::OnlyIfNeverSent
-        } else {
+    /// The class of a contract operation, as the contract declares it.
+    pub(crate) fn of(operation: OperationId) -> Self {
+        if operation.is_idempotent() {
             Repeatable::Always
+        } else {
+            Repeatable::OnlyIfNeverSent
         }
     }
 }
@@ -122,12 +126,11 @@ impl Repeatable {
 pub(crate) fn retryable(error: &Error, class: Repeatable) -> bool {
     match error {
         Error::Connect { .. } => true,
-        Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => {
-            class == Repeatable::Always
-        }
-        Error::Server { status, .. } => {
-            class == Repeatable::Always && matches!(status.as_u16(), 502..=504)
-        }
+        Error::RateLimited { .. }
+        | Error::Timeout { .. }
+        | Error::Transport { .. }
+        | Error::Stalled { .. } => class == Repeatable::Always,
+        Error::Server { status, .. } => class == Repeatable::Always && matches!(status, 502..=504),
         _ => false,
     }
 }
@@ -135,13 +138,39 @@ pub(crate) fn retryable(error: &Error, class: Repeatable) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
 
     fn server(status: u16) -> Error {
         Error::Server {
-            status: StatusCode::from_u16(status).unwrap(),
+            status,
             message: None,
+            request_id: None,
         }
+    }
+
+    /// What `x-idempotent` says, not the method: token requests are POSTs that may be repeated,
+    /// a password reset is one that may not.
+    #[test]
+    fn the_contract_decides_which_operations_are_repeated() {
+        let classes: Vec<(OperationId, Repeatable)> = [
+            OperationId::ExchangeApiToken,
+            OperationId::CreateBackup,
+            OperationId::ResetUserPassword,
+            OperationId::DeleteUser,
+            OperationId::ListUsers,
+        ]
+        .into_iter()
+        .map(|operation| (operation, Repeatable::of(operation)))
+        .collect();
+        assert_eq!(
+            classes,
+            [
+                (OperationId::ExchangeApiToken, Repeatable::Always),
+                (OperationId::CreateBackup, Repeatable::OnlyIfNeverSent),
+                (OperationId::ResetUserPassword, Repeatable::OnlyIfNeverSent),
+                (OperationId::DeleteUser, Repeatable::Always),
+                (OperationId::ListUsers, Repeatable::Always),
+            ]
+        );
     }
 
     #[test]
@@ -197,6 +226,7 @@ mod tests {
         let policy = RetryPolicy::default();
         let limited = |seconds| Error::RateLimited {
             retry_after: Some(Duration::from_secs(seconds)),
+            request_id: None,
         };
         assert_eq!(
             policy.next_delay(1, &limited(3), Repeatable::Always, Duration::ZERO),

@@ -1,46 +1,48 @@
 //! [`Users`]: list, create, update, reset and delete the users of a database.
 
+use scalingo_db_generated::OperationId;
 use scalingo_db_generated::rules::tables;
 use scalingo_db_generated::types::{
-    CreateUserRequest, DatabaseUserResponse, NewDatabaseUser, UpdateUserPasswordRequest,
-    UserPasswordUpdate,
+    CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
 };
 
-use crate::error::{Error, Result};
+use crate::call::Call;
+use crate::database::Database;
+use crate::error::Error;
 use crate::transport::never;
 use crate::validation::{self, Validation, ValidationError};
-use crate::{Client, DatabaseUser, Password};
+use crate::{DatabaseUser, Password};
 
-/// The users of the client's database, from [`Client::users`].
+/// The users of a database, from [`Database::users`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # use scalingo_db_sandbox::{Sandbox, DEFAULT_DATABASE};
 /// # let sandbox = Sandbox::start(Default::default()).await?;
-/// # let client = scalingo_db::Client::builder()
-/// #     .base_url(sandbox.database_api_url())
-/// #     .database_id(DEFAULT_DATABASE)
-/// #     .token(sandbox.database_token(DEFAULT_DATABASE))
-/// #     .build()?;
+/// # let db = scalingo_db::Client::builder()
+/// #     .all_servers_at(sandbox.base_url())
+/// #     .database_token(DEFAULT_DATABASE, sandbox.database_token(DEFAULT_DATABASE))
+/// #     .build()?
+/// #     .database(DEFAULT_DATABASE);
 /// use scalingo_db::NewUser;
 ///
-/// let created = client.users().create(NewUser::new("reporting").read_only(true)).await?;
+/// let created = db.users().create(NewUser::new("reporting").read_only(true)).await?;
 /// let password = created.password.expect("generated when none is given");
 /// assert!(password.expose().len() >= 24);
 ///
-/// let names: Vec<String> = client.users().list().await?.into_iter().map(|u| u.name).collect();
+/// let names: Vec<String> = db.users().list().await?.into_iter().map(|u| u.name).collect();
 /// assert!(names.contains(&"reporting".to_owned()));
 ///
-/// client.users().update_password("reporting", "a-new-password-of-24-chars").await?;
-/// let reset = client.users().reset_password("reporting").await?;
+/// db.users().update_password("reporting", "a-new-password-of-24-chars").await?;
+/// let reset = db.users().reset_password("reporting").await?;
 /// assert!(reset.password.is_some());
-/// client.users().delete("reporting").await?;
+/// db.users().delete("reporting").await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Users<'a> {
-    client: &'a Client,
+    db: &'a Database,
 }
 
 /// A user to create: a name, an optional password (the service generates one otherwise) and
@@ -84,7 +86,7 @@ impl NewUser {
             &self.to_request(""),
             tables::CREATE_USER,
         );
-        verdict.map_err(ValidationError::without_copied_confirmation)
+        verdict.map_err(|error| error.without_copies(tables::CREATE_USER))
     }
 
     /// The request body the official clients send for this user.
@@ -102,116 +104,139 @@ impl NewUser {
 }
 
 impl<'a> Users<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Users { client }
+    pub(crate) fn new(db: &'a Database) -> Self {
+        Users { db }
     }
 
     /// Every user of the database, including the protected default user.
-    pub async fn list(&self) -> Result<Vec<DatabaseUser>> {
-        let database = self.client.database_id();
-        let users = self
-            .client
-            .send("list_users", never, |api| async move {
-                api.list_users(database).await
+    pub fn list(&self) -> Call<'a, Vec<DatabaseUser>> {
+        let db = self.db;
+        Call::new(move |options| {
+            Box::pin(async move {
+                db.send(OperationId::ListUsers, options, never, |api| async move {
+                    api.list_users(db.addon_id()).await
+                })
+                .await
             })
-            .await?;
-        Ok(users.database_users)
+        })
     }
 
     /// Creates a user. Its name and password are checked against the contract's rules first
     /// (unless validation is skipped); when no password is given, the answer carries the one the
     /// service generated, which is shown only this once.
-    pub async fn create(&self, user: NewUser) -> Result<DatabaseUser> {
-        self.create_from_request(&user.to_request(self.client.database_id()))
-            .await
+    pub fn create(&self, user: NewUser) -> Call<'a, DatabaseUser> {
+        self.create_from_request(user.to_request(self.db.addon_id()))
     }
 
     /// Creates a user from a request body built by hand. The body is checked like [`Users::create`]
     /// checks its own, including that `password_confirmation` equals `password`.
-    pub async fn create_from_request(&self, request: &CreateUserRequest) -> Result<DatabaseUser> {
-        validation::check(self.client.validation(), request, tables::CREATE_USER)?;
-        let database = self.client.database_id();
-        let user = self
-            .client
-            .send("create_user", never, |api| async move {
-                api.create_user(database, request).await
+    pub fn create_from_request(&self, request: CreateUserRequest) -> Call<'a, DatabaseUser> {
+        let db = self.db;
+        Call::new(move |options| {
+            Box::pin(async move {
+                validation::check(db.client().validation(), &request, tables::CREATE_USER)?;
+                let request = &request;
+                db.send(OperationId::CreateUser, options, never, |api| async move {
+                    api.create_user(db.addon_id(), request).await
+                })
+                .await
             })
-            .await?;
-        Ok(unwrap(user))
+        })
     }
 
     /// Sets the password of an existing user (not the protected one). The password is checked
     /// against the contract's rules first; its confirmation is filled in for you.
-    pub async fn update_password(
+    pub fn update_password(
         &self,
-        name: &str,
+        name: impl Into<String>,
         password: impl Into<Password>,
-    ) -> Result<DatabaseUser> {
-        let request = password_update(Some(self.client.database_id()), password.into());
-        self.update_password_from_request(name, &request).await
+    ) -> Call<'a, DatabaseUser> {
+        let request = password_update(Some(self.db.addon_id()), password.into());
+        self.update_password_from_request(name, request)
     }
 
     /// Sets the password of an existing user from a request body built by hand, checked like
     /// [`Users::update_password`] checks its own.
-    pub async fn update_password_from_request(
+    pub fn update_password_from_request(
         &self,
-        name: &str,
-        request: &UpdateUserPasswordRequest,
-    ) -> Result<DatabaseUser> {
-        validation::check(
-            self.client.validation(),
-            request,
-            tables::UPDATE_USER_PASSWORD,
-        )?;
-        let database = self.client.database_id();
-        let user = self
-            .client
-            .send("update_user_password", never, |api| async move {
-                api.update_user_password(database, name, request).await
+        name: impl Into<String>,
+        request: UpdateUserPasswordRequest,
+    ) -> Call<'a, DatabaseUser> {
+        let db = self.db;
+        let name = name.into();
+        Call::new(move |options| {
+            Box::pin(async move {
+                let table = tables::UPDATE_USER_PASSWORD;
+                validation::check(db.client().validation(), &request, table)?;
+                let (name, request) = (&name, &request);
+                db.send(
+                    OperationId::UpdateUserPassword,
+                    options,
+                    never,
+                    |api| async move {
+                        api.update_user_password(db.addon_id(), name, request)
+                            .await
+                    },
+                )
+                .await
             })
-            .await?;
-        Ok(unwrap(user))
+        })
     }
 
     /// Replaces the password of an existing user (not the protected one) with one the service
     /// generates; the answer carries it, shown only this once.
-    pub async fn reset_password(&self, name: &str) -> Result<DatabaseUser> {
-        let database = self.client.database_id();
-        let user = self
-            .client
-            .send("reset_user_password", never, |api| async move {
-                api.reset_user_password(database, name).await
+    pub fn reset_password(&self, name: impl Into<String>) -> Call<'a, DatabaseUser> {
+        let db = self.db;
+        let name = name.into();
+        Call::new(move |options| {
+            Box::pin(async move {
+                let name = &name;
+                db.send(
+                    OperationId::ResetUserPassword,
+                    options,
+                    never,
+                    |api| async move { api.reset_user_password(db.addon_id(), name).await },
+                )
+                .await
             })
-            .await?;
-        Ok(unwrap(user))
+        })
     }
 
     /// Deletes a user (not the protected one).
     ///
     /// When an attempt's answer was lost and the retry finds the user gone (404), the first
     /// attempt did the work: the call succeeds.
-    pub async fn delete(&self, name: &str) -> Result<()> {
-        let database = self.client.database_id();
-        let gone_after_lost_answer = |error: &Error, maybe_applied: bool| {
-            (maybe_applied && matches!(error, Error::NotFound { .. })).then_some(())
-        };
-        self.client
-            .send("delete_user", gone_after_lost_answer, |api| async move {
-                api.delete_user(database, name).await
+    pub fn delete(&self, name: impl Into<String>) -> Call<'a, ()> {
+        let db = self.db;
+        let name = name.into();
+        Call::new(move |options| {
+            Box::pin(async move {
+                let name = &name;
+                let gone_after_lost_answer = |error: &Error, maybe_applied: bool| {
+                    (maybe_applied && matches!(error, Error::NotFound { .. })).then_some(())
+                };
+                db.send(
+                    OperationId::DeleteUser,
+                    options,
+                    gone_after_lost_answer,
+                    |api| async move { api.delete_user(db.addon_id(), name).await },
+                )
+                .await
             })
-            .await
+        })
     }
 }
 
 /// Checks a new password against the contract's rules for [`Users::update_password`], without
 /// sending anything (for a prompt that asks again).
 pub fn check_password(password: &Password) -> Result<(), ValidationError> {
+    let table = tables::UPDATE_USER_PASSWORD;
     validation::check(
         Validation::Enforce,
         &password_update(None, password.clone()),
-        tables::UPDATE_USER_PASSWORD,
+        table,
     )
-    .map_err(ValidationError::without_copied_confirmation)
+    .map_err(|error| error.without_copies(table))
 }
 
 /// The body that sets `password`, its confirmation filled in.
@@ -222,13 +247,5 @@ fn password_update(database_id: Option<&str>, password: Password) -> UpdateUserP
             password: password.clone(),
             password_confirmation: password,
         },
-    }
-}
-
-/// The service wraps users in `database_user`; its documentation shows them bare.
-fn unwrap(response: DatabaseUserResponse) -> DatabaseUser {
-    match response {
-        DatabaseUserResponse::Variant0(envelope) => envelope.database_user,
-        DatabaseUserResponse::Variant1(user) => user,
     }
 }

@@ -48,14 +48,18 @@ impl ValidationError {
 }
 
 impl ValidationError {
-    /// Drops what is said of `password_confirmation` when the password itself breaks a rule:
-    /// where the confirmation is a copy the caller never typed, naming it twice only confuses.
-    pub(crate) fn without_copied_confirmation(mut self) -> Self {
-        let password_broken = self.violations.iter().any(|v| v.field == "password");
-        if password_broken {
-            self.violations
-                .retain(|violation| violation.field != "password_confirmation");
-        }
+    /// Drops what is said of a field that must be the same as another (`x-same-as`), when that
+    /// other field breaks a rule itself: where the copy was filled in for the caller (a password
+    /// confirmation), naming it twice only confuses.
+    pub(crate) fn without_copies(mut self, table: &[FieldRule]) -> Self {
+        let broken: Vec<&str> = self.violations.iter().map(|v| v.field).collect();
+        let copies: Vec<&str> = table
+            .iter()
+            .filter(|rule| rule.same_as.is_some_and(|other| broken.contains(&other)))
+            .map(FieldRule::field)
+            .collect();
+        self.violations
+            .retain(|violation| !copies.contains(&violation.field));
         self
     }
 }

@@ -1,8 +1,12 @@
 //! Waiting for a backup: poll it with a growing interval until it is done, failed, or too late.
+//! Time is the client's [`Clock`](crate::Clock), so a test can wait two hours in no time.
 
-use std::time::{Duration, Instant};
+use std::future::IntoFuture;
+use std::time::Duration;
 
 use crate::backups::Backups;
+use crate::call::BoxFuture;
+use crate::clock::since;
 use crate::error::{Error, Result};
 use crate::{Backup, BackupStatus};
 
@@ -13,7 +17,7 @@ pub struct WaitOptions {
     pub initial_interval: Duration,
     /// The interval grows by half after each poll, up to this.
     pub max_interval: Duration,
-    /// Give up (with [`Error::Timeout`]) after this long; `None` waits for ever.
+    /// Give up (with [`Error::WaitTimedOut`]) after this long; `None` waits for ever.
     pub timeout: Option<Duration>,
 }
 
@@ -28,27 +32,83 @@ impl Default for WaitOptions {
     }
 }
 
-impl Backups<'_> {
-    /// Polls the backup until it is `done` and returns it. Calls `on_change` with the backup
-    /// each time its status changes (and once at the start).
+/// A wait for a backup, from [`Backups::wait`]; `.await` it for the done backup.
+#[must_use = "a wait does nothing until it is awaited"]
+pub struct Wait<'a, F> {
+    backups: Backups<'a>,
+    backup_id: String,
+    options: WaitOptions,
+    on_change: F,
+}
+
+impl<F> std::fmt::Debug for Wait<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wait")
+            .field("backup_id", &self.backup_id)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Backups<'a> {
+    /// Polls the backup until it is `done` and answers it, with the intervals and time limit of
+    /// [`WaitOptions::default`] unless [`Wait::options`] says otherwise.
     ///
     /// Fails with [`Error::BackupFailed`] when it ends `error` or `cancelled`, and with
-    /// [`Error::Timeout`] when `options.timeout` passes first. Polls that fail for a reason the
+    /// [`Error::WaitTimedOut`] when the time limit passes first. Polls that fail for a reason the
     /// retry policy retries are retried inside each poll; any other failure ends the wait.
-    pub async fn wait(
-        &self,
-        backup_id: &str,
-        options: WaitOptions,
-        mut on_change: impl FnMut(&Backup),
-    ) -> Result<Backup> {
-        let started = Instant::now();
+    pub fn wait(&self, backup_id: impl Into<String>) -> Wait<'a, fn(&Backup)> {
+        Wait {
+            backups: *self,
+            backup_id: backup_id.into(),
+            options: WaitOptions::default(),
+            on_change: |_| {},
+        }
+    }
+
+    /// The most recent backup that is `done` (the list is newest first), if there is one.
+    pub async fn latest_done(&self) -> Result<Option<Backup>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .find(|backup| backup.status == BackupStatus::Done))
+    }
+}
+
+impl<'a, F: FnMut(&Backup) + Send + 'a> Wait<'a, F> {
+    /// Polls with these intervals and this time limit.
+    pub fn options(mut self, options: WaitOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Calls `on_change` with the backup each time its status changes (and once at the start).
+    pub fn on_change<G: FnMut(&Backup) + Send + 'a>(self, on_change: G) -> Wait<'a, G> {
+        Wait {
+            backups: self.backups,
+            backup_id: self.backup_id,
+            options: self.options,
+            on_change,
+        }
+    }
+
+    /// The wait as a future, for what takes a future rather than something to `.await`.
+    pub fn send(self) -> BoxFuture<'a, Result<Backup>> {
+        self.into_future()
+    }
+
+    async fn run(mut self) -> Result<Backup> {
+        let clock = self.backups.database().client().clock();
+        let options = self.options;
+        let started = clock.now();
         let mut interval = options.initial_interval;
         let mut last: Option<BackupStatus> = None;
         loop {
-            let backup = self.get(backup_id).await?;
+            let backup = self.backups.get(self.backup_id.as_str()).await?;
             if last.as_ref() != Some(&backup.status) {
                 last = Some(backup.status.clone());
-                on_change(&backup);
+                (self.on_change)(&backup);
             }
             match backup.status {
                 BackupStatus::Done => return Ok(backup),
@@ -60,30 +120,27 @@ impl Backups<'_> {
                 _ => {}
             }
             if let Some(timeout) = options.timeout {
-                let left = timeout.saturating_sub(started.elapsed());
+                let waited = since(started, clock.now());
+                let left = timeout.saturating_sub(waited);
                 if left.is_zero() {
-                    return Err(Error::Timeout {
-                        what: format!(
-                            "backup {backup_id} was still {} after {}",
-                            backup.status,
-                            crate::error::seconds(started.elapsed())
-                        ),
-                        source: None,
+                    return Err(Error::WaitTimedOut {
+                        backup: Box::new(backup),
+                        waited,
                     });
                 }
                 interval = interval.min(left);
             }
-            tokio::time::sleep(interval).await;
+            clock.sleep(interval).await;
             interval = (interval + interval / 2).min(options.max_interval);
         }
     }
+}
 
-    /// The most recent backup that is `done` (the list is newest first), if there is one.
-    pub async fn latest_done(&self) -> Result<Option<Backup>> {
-        Ok(self
-            .list()
-            .await?
-            .into_iter()
-            .find(|backup| backup.status == BackupStatus::Done))
+impl<'a, F: FnMut(&Backup) + Send + 'a> IntoFuture for Wait<'a, F> {
+    type Output = Result<Backup>;
+    type IntoFuture = BoxFuture<'a, Result<Backup>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
     }
 }

@@ -40,6 +40,8 @@ fn in_progress(line: &str) -> bool {
 fn interrupt_when_waiting(work: &Workdir, args: &[&str]) -> Result<Interrupted, Vec<String>> {
     let mut child = work
         .std_command()
+        // A real wait, to be interrupted.
+        .env("SCALINGO_DB_SANDBOX_TIME", "real")
         .arg("--sandbox")
         .args(args)
         .stdin(Stdio::null())

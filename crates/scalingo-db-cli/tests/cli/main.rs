@@ -15,4 +15,5 @@ mod help;
 mod interrupt;
 mod output_modes;
 mod sandbox_state;
+mod schema;
 mod users;

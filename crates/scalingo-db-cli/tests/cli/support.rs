@@ -55,7 +55,9 @@ impl Workdir {
     }
 
     /// `scalingo-db` isolated in this directory. Everything that starts the CLI goes through here,
-    /// the interrupt test's spawned process included.
+    /// the interrupt test's spawned process included. The embedded sandbox's time is virtual: a
+    /// command's waits move it forward at once, so no test waits for a backup's lifecycle (the
+    /// interrupt tests, which need a wait to interrupt, set `SCALINGO_DB_SANDBOX_TIME=real`).
     pub fn std_command(&self) -> std::process::Command {
         let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("scalingo-db"));
         for name in CLI_VARIABLES {
@@ -64,6 +66,7 @@ impl Workdir {
         command
             .env("TZ", "UTC")
             .env("SCALINGO_DB_SANDBOX_FILE", self.state_file())
+            .env("SCALINGO_DB_SANDBOX_TIME", "virtual")
             .current_dir(self.path());
         command
     }

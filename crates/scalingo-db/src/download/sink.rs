@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt as _, BufWriter};
 
-use crate::error::{Error, Result};
+use crate::error::{ArchiveProblem, Error, Result};
 
 /// The two bytes every gzip file starts with.
 pub(super) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -18,8 +18,8 @@ const WRITE_BUFFER: usize = 1024 * 1024;
 
 /// The destination of an archive's bytes, checked as they arrive.
 pub(super) struct Sink<W> {
-    /// Names the destination in [`Error::Io`].
-    label: PathBuf,
+    /// Names the destination in [`Error::Io`]: a file, or `None` for a caller's writer.
+    path: Option<PathBuf>,
     writer: BufWriter<W>,
     /// Bytes of the archive received: written, or held in `head`. A resume asks for the rest.
     len: u64,
@@ -31,9 +31,9 @@ pub(super) struct Sink<W> {
 impl<W: AsyncWrite + Unpin> Sink<W> {
     /// A sink whose destination already holds the archive's first `len` bytes: none, or at least
     /// the gzip magic (the caller checked it).
-    pub(super) fn new(label: PathBuf, writer: W, len: u64) -> Self {
+    pub(super) fn new(path: Option<PathBuf>, writer: W, len: u64) -> Self {
         Sink {
-            label,
+            path,
             writer: BufWriter::with_capacity(WRITE_BUFFER, writer),
             len,
             head: Vec::with_capacity(GZIP_MAGIC.len()),
@@ -103,7 +103,7 @@ impl<W: AsyncWrite + Unpin> Sink<W> {
 
     fn io(&self, source: std::io::Error) -> Error {
         Error::Io {
-            path: self.label.clone(),
+            path: self.path.clone(),
             source,
         }
     }
@@ -111,12 +111,9 @@ impl<W: AsyncWrite + Unpin> Sink<W> {
 
 /// The error for a body that does not start like a gzip file, quoting its start.
 pub(super) fn not_gzip(start: &[u8]) -> Error {
-    Error::Archive {
-        message: format!(
-            "the download is not a gzip archive; it begins with: {}",
-            crate::redact::snippet(start)
-        ),
-    }
+    Error::Archive(ArchiveProblem::NotGzip {
+        snippet: crate::redact::snippet(start),
+    })
 }
 
 #[cfg(test)]
@@ -124,7 +121,7 @@ mod tests {
     use super::*;
 
     fn sink(into: &mut Vec<u8>) -> Sink<&mut Vec<u8>> {
-        Sink::new(PathBuf::from("<test>"), into, 0)
+        Sink::new(None, into, 0)
     }
 
     #[tokio::test]
@@ -156,8 +153,8 @@ mod tests {
             }
             sink.flush().await.expect("flush");
             match outcome {
-                Err(Error::Archive { message }) => {
-                    assert!(message.contains("<html>"), "{chunks:?}: {message}")
+                Err(Error::Archive(ArchiveProblem::NotGzip { snippet })) => {
+                    assert!(snippet.contains("<html>"), "{chunks:?}: {snippet}")
                 }
                 other => panic!("{chunks:?}: expected an archive error, got {other:?}"),
             }
@@ -170,9 +167,9 @@ mod tests {
     async fn an_archive_shorter_than_the_magic_is_not_one() {
         let mut written = Vec::new();
         let mut empty = sink(&mut written);
-        assert!(matches!(empty.check_complete(), Err(Error::Archive { .. })));
+        assert!(matches!(empty.check_complete(), Err(Error::Archive(_))));
         empty.write(&[0x1f]).await.expect("held");
-        assert!(matches!(empty.check_complete(), Err(Error::Archive { .. })));
+        assert!(matches!(empty.check_complete(), Err(Error::Archive(_))));
         empty.flush().await.expect("flush");
         drop(empty);
         assert!(written.is_empty());

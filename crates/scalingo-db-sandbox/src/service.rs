@@ -1,0 +1,52 @@
+//! [`Service`]: what every request of one sandbox shares. The generated traits of the contract's
+//! operations are implemented on it (in `api/`), and the router, the control routes and the
+//! [`crate::Sandbox`] handle all hold the same one.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::clock::Clock;
+use crate::faults::{Counters, Faults};
+use crate::store::Store;
+
+/// One sandbox's state, shared by its requests.
+pub struct Service {
+    store: Mutex<Store>,
+    /// The store's clock too (clones share one time), readable without the store's lock.
+    clock: Clock,
+    /// `http://<bound address>`, for links when a request has no `Host` header.
+    base_url: String,
+    /// The fault rules in force.
+    pub faults: Faults,
+    /// Requests per operation.
+    pub counters: Counters,
+}
+
+impl Service {
+    /// A service around `store`, reached at `base_url`.
+    pub fn new(store: Store, base_url: String) -> Self {
+        Service {
+            clock: store.config().clock.clone(),
+            store: Mutex::new(store),
+            base_url,
+            faults: Faults::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The store, locked for one short step of a request (never across an `.await`).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A poisoned lock only means another request panicked mid-step; a test sandbox must keep
+        // answering.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The sandbox's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// `http://<bound address>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
