@@ -22,7 +22,7 @@ use crate::{Client, Token};
 /// How a client authenticates its Database API calls.
 pub(crate) enum Credentials {
     /// Database tokens given by the caller, by addon id, used as they are.
-    DatabaseTokens(HashMap<String, Token>),
+    DatabaseTokens(HashMap<String, Arc<Token>>),
     /// An API token, exchanged as needed.
     ApiToken(TokenSource),
 }
@@ -38,9 +38,11 @@ pub(crate) struct TokenSource {
 /// Where a token is kept; locked while it is fetched, so that callers share one fetch.
 type Slot = Mutex<Option<Cached>>;
 
+/// A token and when to ask for a new one. Tokens are shared (`Arc`): every call holds the one
+/// it sends, and copying the secret for each would cost a call an allocation.
 #[derive(Clone)]
 struct Cached {
-    token: Token,
+    token: Arc<Token>,
     refresh_at: SystemTime,
 }
 
@@ -53,7 +55,7 @@ const REFRESH_FRACTION: u32 = 5;
 
 impl Credentials {
     /// The token of `database`: the caller's, or the token flow's (cached while it is fresh).
-    pub(crate) async fn database_token(&self, database: &Database) -> Result<Token> {
+    pub(crate) async fn database_token(&self, database: &Database) -> Result<Arc<Token>> {
         match self {
             Credentials::DatabaseTokens(tokens) => {
                 tokens.get(database.addon_id()).cloned().ok_or_else(|| {
@@ -115,7 +117,12 @@ impl TokenSource {
     }
 
     /// The database token: the cached one while it is fresh, a new one otherwise.
-    async fn database_token(&self, client: &Client, app: &str, addon_id: &str) -> Result<Token> {
+    async fn database_token(
+        &self,
+        client: &Client,
+        app: &str,
+        addon_id: &str,
+    ) -> Result<Arc<Token>> {
         let slot = self.slot(app, addon_id);
         let mut slot = slot.lock().await;
         let now = client.clock().now();
@@ -133,22 +140,26 @@ impl TokenSource {
             }
             other => other?,
         };
-        *slot = Some(Cached::new(token.clone(), client.clock().now()));
+        let cached = Cached::new(token, client.clock().now());
+        let token = Arc::clone(&cached.token);
+        *slot = Some(cached);
         Ok(token)
     }
 
-    async fn user_token(&self, client: &Client) -> Result<Token> {
+    async fn user_token(&self, client: &Client) -> Result<Arc<Token>> {
         let mut slot = self.user.lock().await;
         if let Some(token) = fresh(slot.as_ref(), client.clock().now()) {
             return Ok(token);
         }
         let token = client.exchange_api_token(&self.api_token).await?;
-        *slot = Some(Cached::new(token.clone(), client.clock().now()));
+        let cached = Cached::new(token, client.clock().now());
+        let token = Arc::clone(&cached.token);
+        *slot = Some(cached);
         Ok(token)
     }
 }
 
-fn fresh(cached: Option<&Cached>, now: SystemTime) -> Option<Token> {
+fn fresh(cached: Option<&Cached>, now: SystemTime) -> Option<Arc<Token>> {
     cached
         .filter(|cached| cached.refresh_at > now)
         .map(|cached| cached.token.clone())
@@ -158,13 +169,14 @@ fn fresh(cached: Option<&Cached>, now: SystemTime) -> Option<Token> {
 /// kept.
 async fn forget(slot: &Slot, used: &Token) {
     let mut slot = slot.lock().await;
-    if slot.as_ref().is_some_and(|cached| cached.token == *used) {
+    if slot.as_ref().is_some_and(|cached| *cached.token == *used) {
         *slot = None;
     }
 }
 
 impl Cached {
     fn new(token: Token, now: SystemTime) -> Self {
+        let token = Arc::new(token);
         let expires_at = expiry(token.expose()).unwrap_or(now + DOCUMENTED_LIFETIME);
         let remaining = expires_at.duration_since(now).unwrap_or(Duration::ZERO);
         let margin = REFRESH_MARGIN.min(remaining / REFRESH_FRACTION);

@@ -3,10 +3,11 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use futures_util::future::Map;
+use reqwest::header::HeaderValue;
 
 use crate::error::Result;
 
@@ -33,9 +34,26 @@ pub struct ResponseMeta {
     pub attempts: u32,
 }
 
-type Run<'a, T> =
-    Box<dyn FnOnce(CallOptions) -> BoxFuture<'a, Result<(T, ResponseMeta)>> + Send + 'a>;
-type Output<T> = Result<(T, ResponseMeta)>;
+/// [`ResponseMeta`] as a call collects it: the request id stays the header's bytes until someone
+/// asks for it, which most calls never do.
+pub(crate) struct Meta {
+    pub(crate) status: u16,
+    pub(crate) request_id: Option<HeaderValue>,
+    pub(crate) attempts: u32,
+}
+
+impl From<Meta> for ResponseMeta {
+    fn from(meta: Meta) -> Self {
+        ResponseMeta {
+            status: meta.status,
+            request_id: meta.request_id.as_ref().and_then(crate::error::header_text),
+            attempts: meta.attempts,
+        }
+    }
+}
+
+type Run<'a, T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'a, Result<(T, Meta)>> + Send + 'a>;
+type Output<T> = Result<(T, Meta)>;
 
 /// One API call. `.await` it for its value:
 ///
@@ -65,7 +83,7 @@ impl<T> std::fmt::Debug for Call<'_, T> {
 
 impl<'a, T: Send + 'a> Call<'a, T> {
     pub(crate) fn new(
-        run: impl FnOnce(CallOptions) -> BoxFuture<'a, Result<(T, ResponseMeta)>> + Send + 'a,
+        run: impl FnOnce(CallOptions) -> BoxFuture<'a, Result<(T, Meta)>> + Send + 'a,
     ) -> Self {
         Call {
             options: CallOptions::default(),
@@ -82,7 +100,7 @@ impl<'a, T: Send + 'a> Call<'a, T> {
 
     /// Sends the call; the value comes with what the service answered besides.
     pub fn with_meta(self) -> impl Future<Output = Result<(T, ResponseMeta)>> + Send + 'a {
-        (self.run)(self.options)
+        (self.run)(self.options).map(|outcome| outcome.map(|(value, meta)| (value, meta.into())))
     }
 
     /// The call as a future, for what takes a future rather than something to `.await`
@@ -94,9 +112,34 @@ impl<'a, T: Send + 'a> Call<'a, T> {
 
 impl<'a, T: Send + 'a> IntoFuture for Call<'a, T> {
     type Output = Result<T>;
-    type IntoFuture = Map<BoxFuture<'a, Output<T>>, fn(Output<T>) -> Result<T>>;
+    type IntoFuture = CallFuture<'a, T>;
 
     fn into_future(self) -> Self::IntoFuture {
-        (self.run)(self.options).map(|outcome| outcome.map(|(value, _)| value))
+        CallFuture {
+            inner: (self.run)(self.options),
+        }
+    }
+}
+
+/// A sent [`Call`]: what `.await` on a call, or [`Call::send`], waits for.
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture<'a, T> {
+    inner: BoxFuture<'a, Output<T>>,
+}
+
+impl<T> std::fmt::Debug for CallFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T> Future for CallFuture<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner
+            .as_mut()
+            .poll(cx)
+            .map(|outcome| outcome.map(|(value, _)| value))
     }
 }

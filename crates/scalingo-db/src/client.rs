@@ -63,8 +63,11 @@ struct Shared {
     clock: Arc<dyn Clock>,
     /// The generated Database API client of each database's current token, reused while the
     /// token is: it copies the base URL and builds the header once.
-    generated: Mutex<HashMap<String, (Token, Arc<scalingo_db_generated::Client>)>>,
+    generated: Mutex<HashMap<String, GeneratedFor>>,
 }
+
+/// A generated client, and the token it sends.
+type GeneratedFor = (Arc<Token>, Arc<scalingo_db_generated::Client>);
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,11 +150,15 @@ impl Client {
     pub(crate) fn cached_api(
         &self,
         database: &str,
-        token: &Token,
+        token: &Arc<Token>,
     ) -> Option<Arc<scalingo_db_generated::Client>> {
         let cache = self.generated_cache();
         match cache.get(database) {
-            Some((cached, api)) if cached == token => Some(Arc::clone(api)),
+            // The same shared token, most of the time; an equal one after a refresh by another
+            // caller.
+            Some((cached, api)) if Arc::ptr_eq(cached, token) || cached == token => {
+                Some(Arc::clone(api))
+            }
             _ => None,
         }
     }
@@ -160,17 +167,14 @@ impl Client {
     pub(crate) fn cache_api(
         &self,
         database: &str,
-        token: &Token,
+        token: &Arc<Token>,
         api: &Arc<scalingo_db_generated::Client>,
     ) {
         self.generated_cache()
-            .insert(database.to_owned(), (token.clone(), Arc::clone(api)));
+            .insert(database.to_owned(), (Arc::clone(token), Arc::clone(api)));
     }
 
-    fn generated_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (Token, Arc<scalingo_db_generated::Client>)>>
-    {
+    fn generated_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, GeneratedFor>> {
         // The cache holds no invariant a panic could break: take it even if poisoned.
         self.inner
             .generated
@@ -347,7 +351,12 @@ impl ClientBuilder {
                 ));
             }
             (Some(api_token), true) => Credentials::ApiToken(TokenSource::new(api_token)),
-            (None, false) => Credentials::DatabaseTokens(self.database_tokens),
+            (None, false) => Credentials::DatabaseTokens(
+                self.database_tokens
+                    .into_iter()
+                    .map(|(database, token)| (database, Arc::new(token)))
+                    .collect(),
+            ),
             (None, true) => {
                 return Err(Error::invalid_input(
                     "no credentials: call `api_token(..)`, or `database_token(..)` per database",

@@ -408,9 +408,15 @@ pub(crate) async fn read_capped(
 
 /// The request id an answer carries, if any.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
+    headers.get(REQUEST_ID).and_then(header_text)
+}
+
+/// A header's value as text for people: trimmed, control characters escaped, `None` if empty or
+/// not text.
+pub(crate) fn header_text(value: &reqwest::header::HeaderValue) -> Option<String> {
+    value
+        .to_str()
+        .ok()
         .map(|value| redact::control_free(value.trim()))
         .filter(|value| !value.is_empty())
 }

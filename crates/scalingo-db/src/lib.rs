@@ -51,7 +51,7 @@ mod validation;
 mod wait;
 
 pub use backups::{ArchiveStream, Backups};
-pub use call::{Call, ResponseMeta};
+pub use call::{Call, CallFuture, ResponseMeta};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, default_user_agent,
 };

@@ -29,6 +29,9 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 /// `text` with its control characters escaped: newlines and escape sequences from a server would
 /// garble a terminal or a log line.
 pub(crate) fn control_free(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
     text.chars().fold(String::new(), |mut acc, c| {
         if c.is_control() {
             let _ = write!(acc, "{}", c.escape_default());

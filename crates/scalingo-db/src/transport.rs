@@ -9,12 +9,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use reqwest::header::HeaderValue;
 use scalingo_db_generated::{
     Authorization, ByteStream, Envelope, OperationId, RequestContext, ResponseValue,
 };
 use tracing::Instrument as _;
 
-use crate::call::{CallOptions, ResponseMeta};
+use crate::call::{CallOptions, Meta};
 use crate::clock::since;
 use crate::database::Database;
 use crate::error::{Error, Result};
@@ -27,7 +28,7 @@ type Generated<T> = std::result::Result<ResponseValue<T>, scalingo_db_generated:
 struct Answer<T> {
     value: T,
     status: u16,
-    request_id: Option<String>,
+    request_id: Option<HeaderValue>,
 }
 
 impl<T: Envelope> Answer<T> {
@@ -54,7 +55,7 @@ impl Database {
         options: CallOptions,
         recover: impl Fn(&Error, bool) -> Option<T::Inner>,
         call: F,
-    ) -> Result<(T::Inner, ResponseMeta)>
+    ) -> Result<(T::Inner, Meta)>
     where
         T: Envelope,
         F: Fn(Arc<scalingo_db_generated::Client>) -> Fut,
@@ -66,7 +67,9 @@ impl Database {
             recover(error, maybe_applied).map(|value| Answer {
                 value,
                 status: error.status().unwrap_or_default(),
-                request_id: error.request_id().map(str::to_owned),
+                request_id: error
+                    .request_id()
+                    .and_then(|id| HeaderValue::from_str(id).ok()),
             })
         };
         let (answer, attempts) = client
@@ -99,7 +102,7 @@ impl Database {
                 result.map_err(Failed::Request)
             })
             .await?;
-        let meta = ResponseMeta {
+        let meta = Meta {
             status: answer.status,
             request_id: answer.request_id,
             attempts,
@@ -111,7 +114,7 @@ impl Database {
     /// time limit (then one for this call alone).
     fn api(
         &self,
-        token: &Token,
+        token: &Arc<Token>,
         options: CallOptions,
     ) -> Result<Arc<scalingo_db_generated::Client>> {
         let client = self.client();
@@ -123,7 +126,7 @@ impl Database {
         let timeout = options.timeout.unwrap_or(client.request_timeout());
         let api = Arc::new(client.generated(
             client.database_api_url(),
-            &Authorization::Bearer(token.clone()),
+            &Authorization::Bearer(Token::clone(token)),
             timeout,
         )?);
         if options.timeout.is_none() {
@@ -152,7 +155,7 @@ impl Client {
         addon_id: &str,
         user_token: &Token,
     ) -> Result<Token> {
-        let authorization = Authorization::Bearer(user_token.clone());
+        let authorization = Authorization::Bearer(Token::clone(user_token));
         let api = &self.generated(self.main_api_url(), &authorization, self.request_timeout())?;
         let addon = self
             .send_token_request(OperationId::GetAddonToken, || {
@@ -271,7 +274,7 @@ async fn exchange<T>(
         match result {
             Ok(value) => Ok(Answer {
                 status: value.status().as_u16(),
-                request_id: crate::error::request_id(value.headers()),
+                request_id: value.headers().get(crate::error::REQUEST_ID).cloned(),
                 value: value.into_inner(),
             }),
             Err(error) => Err(Error::from_generated(error, client.clock().now()).await),
