@@ -40,8 +40,9 @@ export SANDBOX_ARCHIVE_TOKEN="$(curl -fsS "${auth[@]}" "$db_api/backups/$SANDBOX
 
 cd "$here"
 status=0
-# The Database API lives under /api; the token flow's operations on other hosts, at the root.
-"$st" run "$root/openapi.yaml" --url "$base/api" --include-tag users --include-tag backups \
+# The Database API lives under /api; the token flow's operations (tag `auth`) on other hosts, at
+# the root. Every other tag is the Database API's, so a new one is covered without a change here.
+"$st" run "$root/openapi.yaml" --url "$base/api" --exclude-tag auth \
   --checks all || status=1
 # No link leads from one token operation to the other (the token travels in a header, which a
 # link cannot set), so there is no stateful phase for them.

@@ -30,6 +30,7 @@ struct Operation {
 /// not compile until it is called here or said to be covered elsewhere.
 fn facade_call(operation: OperationId) -> Option<Caller> {
     let call: Caller = match operation {
+        OperationId::GetDatabase => |db| Box::pin(async move { db.show().await.map(drop) }),
         OperationId::ListUsers => |db| Box::pin(async move { db.users().list().await.map(drop) }),
         OperationId::CreateUser => |db| {
             Box::pin(async move {
@@ -332,6 +333,7 @@ fn decode_reason(body: &str, operation: OperationId) -> &'static str {
     match (body, operation) {
         (TRUNCATED, _) => "EOF while parsing a string at line 1 column 48",
         (NOT_JSON, _) => "expected value at line 1 column 1",
+        (OTHER_SHAPE, OperationId::GetDatabase) => "missing field `database` at line 1 column 19",
         (OTHER_SHAPE, OperationId::ListUsers) => {
             "missing field `database-users` at line 1 column 19"
         }

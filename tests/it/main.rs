@@ -14,6 +14,7 @@ mod errors;
 mod retries;
 mod sandbox_auth;
 mod sandbox_backups;
+mod sandbox_databases;
 mod sandbox_faults;
 mod sandbox_state;
 mod sandbox_users;

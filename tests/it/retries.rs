@@ -211,6 +211,7 @@ type Caller = for<'a> fn(&'a Database, &'a str) -> Outcome<'a>;
 /// does not compile until it has its row.
 fn facade_call(operation: OperationId) -> Option<Caller> {
     let call: Caller = match operation {
+        OperationId::GetDatabase => |db, _| Box::pin(async move { db.show().await.map(drop) }),
         OperationId::ListUsers => {
             |db, _| Box::pin(async move { db.users().list().await.map(drop) })
         }
@@ -550,7 +551,8 @@ async fn created(case: &Case, operation: OperationId) -> Option<usize> {
         // A new password cannot be listed; its request count is the check.
         OperationId::ResetUserPassword => None,
         // They create nothing (and are not in the creating class).
-        OperationId::ListUsers
+        OperationId::GetDatabase
+        | OperationId::ListUsers
         | OperationId::DeleteUser
         | OperationId::UpdateUserPassword
         | OperationId::ListBackups

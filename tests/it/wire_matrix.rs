@@ -234,6 +234,32 @@ async fn every_operation_is_sent_as_the_contract_says_and_every_success_example_
         let what = |example: &Example| format!("{operation}, example {}", example.name);
 
         match operation {
+            OperationId::GetDatabase => {
+                for example in &success.examples {
+                    let server = MockServer::start_async().await;
+                    let mock = mock_operation(
+                        &server,
+                        operation,
+                        TOKEN,
+                        None,
+                        status,
+                        Some(&example.value),
+                    )
+                    .await;
+                    let (database, meta) = database_token_client(&server)
+                        .show()
+                        .with_meta()
+                        .await
+                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
+                    assert_exchanged(&mock, &meta, status, &what(example)).await;
+                    assert_fields(
+                        &json!(&database),
+                        &example.value["database"],
+                        &what(example),
+                    );
+                    decoded += 1;
+                }
+            }
             OperationId::ListUsers => {
                 for example in &success.examples {
                     let server = MockServer::start_async().await;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use scalingo_db::Region;
 
 use crate::cmd_backups::BackupsCommand;
+use crate::cmd_database::DatabaseCommand;
 use crate::cmd_users::UsersCommand;
 
 /// Manage the users and backups of a Scalingo database.
@@ -125,6 +126,10 @@ pub enum ColorChoice {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show the database itself.
+    #[command(subcommand)]
+    Database(DatabaseCommand),
+
     /// List, create, update and delete the database's users.
     #[command(subcommand)]
     Users(UsersCommand),

@@ -238,10 +238,7 @@ fn details(backup: &Backup) -> String {
     if let Some(method) = &backup.method {
         fields.push(("Method", method.to_string()));
     }
-    fields
-        .iter()
-        .map(|(label, value)| format!("{label:<8} {value}\n"))
-        .collect()
+    human::fields(&fields)
 }
 
 async fn wait_for(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::exit::CliError;
 use crate::output::Output;
-use crate::{cmd_backups, cmd_users};
+use crate::{cmd_backups, cmd_database, cmd_users};
 
 /// What one command prints with `--json`.
 pub struct JsonOutput {
@@ -53,8 +53,9 @@ fn schema_of<T: JsonSchema>() -> Schema {
 
 /// Every command that takes `--json`, in the order of `--help`.
 pub fn all() -> impl Iterator<Item = &'static JsonOutput> {
-    cmd_users::JSON_OUTPUTS
+    cmd_database::JSON_OUTPUTS
         .iter()
+        .chain(cmd_users::JSON_OUTPUTS)
         .chain(cmd_backups::JSON_OUTPUTS)
 }
 

@@ -1,7 +1,7 @@
 //! How values read for people: sizes in binary units, times in the local zone, statuses in
 //! colour (when colours are on; `console` decides per stream).
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Local, TimeZone as _, Utc};
 use console::{StyledObject, style};
 use scalingo_db::BackupStatus;
 
@@ -25,6 +25,44 @@ pub fn local_time(time: DateTime<Utc>) -> String {
     time.with_timezone(&Local)
         .format("%Y-%m-%d %H:%M:%S %:z")
         .to_string()
+}
+
+/// Labelled values, one a line, the values aligned: the details of one object.
+pub fn fields(fields: &[(&str, String)]) -> String {
+    let width = fields
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    fields
+        .iter()
+        .map(|(label, value)| format!("{label:<width$}  {value}\n"))
+        .collect()
+}
+
+/// Hours of the day in UTC, with the local time they are today:
+/// `00:00 UTC (01:00 local, +01:00)`.
+pub fn utc_hours(hours: &[i32]) -> String {
+    let today = Utc::now().date_naive();
+    let shown: Vec<String> = hours
+        .iter()
+        .map(|&hour| {
+            let at = u32::try_from(hour)
+                .ok()
+                .and_then(|hour| today.and_hms_opt(hour, 0, 0))
+                .map(|at| Utc.from_utc_datetime(&at));
+            match at {
+                Some(at) => format!(
+                    "{} UTC ({} local, {})",
+                    at.format("%H:%M"),
+                    at.with_timezone(&Local).format("%H:%M"),
+                    at.with_timezone(&Local).format("%:z")
+                ),
+                None => format!("hour {hour} (not an hour of the day)"),
+            }
+        })
+        .collect();
+    shown.join(", ")
 }
 
 /// `yes` or `no`.
@@ -76,6 +114,20 @@ mod tests {
         assert_eq!(size(Some(512)), "512 B");
         assert_eq!(size(None), "-");
         assert_eq!(size(Some(-1)), "-");
+    }
+
+    #[test]
+    fn details_align_their_values_and_hours_read_in_utc() {
+        assert_eq!(
+            fields(&[("ID", "a".to_owned()), ("Status", "b".to_owned())]),
+            "ID      a\nStatus  b\n"
+        );
+        assert!(
+            utc_hours(&[3]).starts_with("03:00 UTC ("),
+            "{}",
+            utc_hours(&[3])
+        );
+        assert_eq!(utc_hours(&[24]), "hour 24 (not an hour of the day)");
     }
 
     #[test]

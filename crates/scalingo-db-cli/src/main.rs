@@ -6,6 +6,7 @@
 
 mod args;
 mod cmd_backups;
+mod cmd_database;
 #[cfg(feature = "sandbox")]
 mod cmd_sandbox;
 mod cmd_schema;
@@ -64,6 +65,11 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
             Err(CliError::Usage(target::WITHOUT_SANDBOX.to_owned()))
         }
         Command::Schema { command } => cmd_schema::run(&command, output),
+        Command::Database(command) => {
+            let target = Target::connect(&cli.global).await?;
+            let result = cmd_database::run(command, &target.db, output).await;
+            target.finish(result, output)
+        }
         Command::Users(command) => {
             let target = Target::connect(&cli.global).await?;
             let result = cmd_users::run(command, &target.db, output).await;

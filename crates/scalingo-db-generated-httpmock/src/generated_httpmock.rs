@@ -6,6 +6,58 @@ pub mod operations {
     //! its inner type with a call to `into_inner()`. This can
     //! be used to explicitly deviate from permitted values.
     use scalingo_db_generated::*;
+    pub struct GetDatabaseWhen(::httpmock::When);
+    impl GetDatabaseWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/databases/[^/]*$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn database_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(&format!("^/databases/{}$", value.to_string())).unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetDatabaseThen(::httpmock::Then);
+    impl GetDatabaseThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DatabaseResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
     pub struct ListUsersWhen(::httpmock::When);
     impl ListUsersWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -710,6 +762,9 @@ pub mod operations {
 /// adds a method for each operation. These are the equivalent of
 /// type-checked [`mock()`](::httpmock::MockServer::mock) calls.
 pub trait MockServerExt {
+    fn get_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetDatabaseWhen, operations::GetDatabaseThen);
     fn list_users<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListUsersWhen, operations::ListUsersThen);
@@ -748,6 +803,17 @@ pub trait MockServerExt {
         F: FnOnce(operations::GetAddonTokenWhen, operations::GetAddonTokenThen);
 }
 impl MockServerExt for ::httpmock::MockServer {
+    fn get_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetDatabaseWhen, operations::GetDatabaseThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetDatabaseWhen::new(when),
+                operations::GetDatabaseThen::new(then),
+            )
+        })
+    }
     fn list_users<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListUsersWhen, operations::ListUsersThen),

@@ -111,6 +111,50 @@ const _: () = {
 };
 #[allow(clippy::all)]
 impl Client {
+    ///Show a database
+    ///
+    ///The database behind the addon: its engine and version, status, plan, periodic backup
+    ///schedule, features, maintenance window and instances.
+    ///
+    ///
+    ///Sends a `GET` request to `/databases/{database_id}`
+    ///
+    ///Arguments:
+    ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
+    pub async fn get_database<'a>(
+        &'a self,
+        database_id: &'a str,
+    ) -> Result<ResponseValue<types::DatabaseResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/databases/{}",
+            self.baseurl,
+            encode_path(&database_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_database",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     ///List database users
     ///
     ///Lists every user of the database, including the protected default user.

@@ -59,6 +59,15 @@ impl Envelope for crate::types::CreateUserRequest {
         }
     }
 }
+impl Envelope for crate::types::DatabaseResponse {
+    type Inner = crate::types::Database;
+    fn into_inner(self) -> Self::Inner {
+        self.database
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self { database: inner }
+    }
+}
 impl Envelope for crate::types::DatabaseUserResponse {
     type Inner = crate::types::DatabaseUser;
     fn into_inner(self) -> Self::Inner {

@@ -5,6 +5,8 @@ use crate::Server;
 /// An operation of the contract (its `operationId`, as a type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OperationId {
+    /// Show a database (`GET` `/databases/{database_id}`).
+    GetDatabase,
     /// List database users (`GET` `/databases/{database_id}/users`).
     ListUsers,
     /// Create a user (`POST` `/databases/{database_id}/users`).
@@ -32,7 +34,8 @@ pub enum OperationId {
 }
 impl OperationId {
     /// Every operation, in the order of the contract.
-    pub const ALL: [OperationId; 12usize] = [
+    pub const ALL: [OperationId; 13usize] = [
+        OperationId::GetDatabase,
         OperationId::ListUsers,
         OperationId::CreateUser,
         OperationId::DeleteUser,
@@ -47,7 +50,7 @@ impl OperationId {
         OperationId::GetAddonToken,
     ];
     /// How many operations the contract has.
-    pub const COUNT: usize = 12usize;
+    pub const COUNT: usize = 13usize;
     /// Its position in [`OperationId::ALL`], for tables indexed by operation.
     pub const fn index(self) -> usize {
         self as usize
@@ -55,6 +58,7 @@ impl OperationId {
     /// Its `operationId`, e.g. `list_users`.
     pub const fn name(self) -> &'static str {
         match self {
+            OperationId::GetDatabase => "get_database",
             OperationId::ListUsers => "list_users",
             OperationId::CreateUser => "create_user",
             OperationId::DeleteUser => "delete_user",
@@ -72,6 +76,7 @@ impl OperationId {
     /// Its HTTP method, upper-case.
     pub const fn method(self) -> &'static str {
         match self {
+            OperationId::GetDatabase => "GET",
             OperationId::ListUsers => "GET",
             OperationId::CreateUser => "POST",
             OperationId::DeleteUser => "DELETE",
@@ -89,6 +94,7 @@ impl OperationId {
     /// Its path template, e.g. `/databases/{database_id}/users`, below its server's URL.
     pub const fn path(self) -> &'static str {
         match self {
+            OperationId::GetDatabase => "/databases/{database_id}",
             OperationId::ListUsers => "/databases/{database_id}/users",
             OperationId::CreateUser => "/databases/{database_id}/users",
             OperationId::DeleteUser => "/databases/{database_id}/users/{username}",
@@ -112,6 +118,7 @@ impl OperationId {
     /// The server that serves it.
     pub const fn server(self) -> Server {
         match self {
+            OperationId::GetDatabase => Server::DatabaseApi,
             OperationId::ListUsers => Server::DatabaseApi,
             OperationId::CreateUser => Server::DatabaseApi,
             OperationId::DeleteUser => Server::DatabaseApi,
@@ -129,6 +136,7 @@ impl OperationId {
     /// Its first tag (`users`, `backups`, `auth`, ...).
     pub const fn tag(self) -> &'static str {
         match self {
+            OperationId::GetDatabase => "databases",
             OperationId::ListUsers => "users",
             OperationId::CreateUser => "users",
             OperationId::DeleteUser => "users",
@@ -146,6 +154,7 @@ impl OperationId {
     /// Its one-line summary.
     pub const fn summary(self) -> &'static str {
         match self {
+            OperationId::GetDatabase => "Show a database",
             OperationId::ListUsers => "List database users",
             OperationId::CreateUser => "Create a user",
             OperationId::DeleteUser => "Delete a user",
@@ -163,6 +172,7 @@ impl OperationId {
     /// The security scheme it requires, if any.
     pub const fn security(self) -> Option<SecurityScheme> {
         match self {
+            OperationId::GetDatabase => Some(SecurityScheme::DatabaseToken),
             OperationId::ListUsers => Some(SecurityScheme::DatabaseToken),
             OperationId::CreateUser => Some(SecurityScheme::DatabaseToken),
             OperationId::DeleteUser => Some(SecurityScheme::DatabaseToken),
@@ -182,6 +192,7 @@ impl OperationId {
     /// the request provably never reached the server.
     pub const fn is_idempotent(self) -> bool {
         match self {
+            OperationId::GetDatabase => true,
             OperationId::ListUsers => true,
             OperationId::CreateUser => false,
             OperationId::DeleteUser => true,
@@ -215,7 +226,7 @@ impl ::std::fmt::Display for UnknownOperation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(
             f,
-            "`{}` is not an operation of the contract; known: list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
+            "`{}` is not an operation of the contract; known: get_database, list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
             self.0
         )
     }

@@ -104,6 +104,120 @@ pub struct Backups {
 pub struct CreateUserRequest {
     pub database_user: NewDatabaseUser,
 }
+///A database, as the Database API describes it.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct Database {
+    ///The app the database is attached to.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub app_name: ::std::option::Option<::std::string::String>,
+    ///It runs on several nodes.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub cluster: ::std::option::Option<bool>,
+    ///When the database was created.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///The long operation running on it (a restore, an upgrade), if any.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub current_operation_id: ::std::option::Option<::std::string::String>,
+    ///Its data is encrypted on disk.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub encryption_at_rest: ::std::option::Option<bool>,
+    ///Its optional features and their state.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub features: ::std::vec::Vec<DatabaseFeature>,
+    ///On PostgreSQL, when the first base backup of point-in-time recovery ended.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub first_pitr_backup: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///Platform flags; seen in the official JavaScript client.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub flags: ::std::vec::Vec<::std::string::String>,
+    ///Where to connect, as `host:port`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub hostname: ::std::option::Option<::std::string::String>,
+    ///The database's internal id, which is not the addon id (`ad-...`) the paths take as
+    ///`database_id`; backups report it as their `database_id`.
+    pub id: ::std::string::String,
+    ///The machines that run it.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub instances: ::std::vec::Vec<DatabaseInstance>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub maintenance_window: ::std::option::Option<MaintenanceWindow>,
+    ///On MongoDB, its replica set's name.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub mongo_repl_set_name: ::std::option::Option<::std::string::String>,
+    ///The version it can be upgraded to; null when there is none.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub next_version_id: ::std::option::Option<::std::string::String>,
+    ///A backup is made every day at the scheduled hours.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub periodic_backups_enabled: ::std::option::Option<bool>,
+    ///The hours of the day (UTC) of the periodic backups; usually one.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub periodic_backups_scheduled_at: ::std::vec::Vec<i32>,
+    ///Its plan (`postgresql-starter-512`, ...), which sets how long backups are kept.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub plan: ::std::option::Option<::std::string::String>,
+    ///Its engine's version, for people (`14.10.0-1`).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub readable_version: ::std::option::Option<::std::string::String>,
+    ///The addon's resource name, which backup names end with.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub resource_id: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<crate::DatabaseStatus>,
+    ///The id of its engine.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub type_id: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub type_name: ::std::option::Option<crate::DatabaseTypeName>,
+    ///The id of its engine's version.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub version_id: ::std::option::Option<::std::string::String>,
+}
+///An optional feature of the database (`force-ssl`, `publicly-available`, ...).
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct DatabaseFeature {
+    ///The feature's name.
+    pub name: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<crate::FeatureStatus>,
+}
+///A machine that runs the database.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema,
+)]
+pub struct DatabaseInstance {
+    ///Its host name.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub hostname: ::std::option::Option<::std::string::String>,
+    ///The instance's id.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    ///Its port.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub port: ::std::option::Option<i32>,
+    ///Its address on the private network.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub private_ip: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<crate::InstanceStatus>,
+    #[serde(
+        rename = "type",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub type_: ::std::option::Option<crate::InstanceType>,
+}
+///A database, wrapped in `database`.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct DatabaseResponse {
+    pub database: Database,
+}
 ///A user of the database. The name is not constrained here: it comes from the service and the
 ///default users do not follow the rule for new names.
 #[derive(
@@ -187,6 +301,21 @@ pub struct Error {
     ///On 404, the kind of thing that was not found (`database`, `database_user`, `backup`).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub resource: ::std::option::Option<::std::string::String>,
+}
+///When the platform may run maintenance on the database, every week.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema,
+)]
+pub struct MaintenanceWindow {
+    ///How many hours it lasts.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub duration_in_hour: ::std::option::Option<i32>,
+    ///The hour it starts (UTC).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub starting_hour_utc: ::std::option::Option<i32>,
+    ///The day of the week (UTC), 0 for Sunday.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub weekday_utc: ::std::option::Option<i32>,
 }
 ///A user to create. Without a password the service generates one.
 #[derive(

@@ -30,7 +30,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use scalingo_db_generated::{
-    ArchiveUrl, BackupMethod, BackupStatus, Password, PasswordEncryption, Token, types,
+    ArchiveUrl, BackupMethod, BackupStatus, DatabaseStatus, DatabaseTypeName, FeatureStatus,
+    InstanceStatus, InstanceType, Password, PasswordEncryption, Token, types,
 };
 use serde_json::{Value, json};
 
@@ -75,12 +76,22 @@ fn rust_types() -> Vec<RustType> {
         "BackupStatus" => BackupStatus,
         "Backups" => types::Backups,
         "CreateUserRequest" => types::CreateUserRequest,
+        "Database" => types::Database,
+        "DatabaseFeature" => types::DatabaseFeature,
+        "DatabaseInstance" => types::DatabaseInstance,
+        "DatabaseResponse" => types::DatabaseResponse,
+        "DatabaseStatus" => DatabaseStatus,
+        "DatabaseTypeName" => DatabaseTypeName,
         "DatabaseUser" => types::DatabaseUser,
         "DatabaseUserEnvelope" => types::DatabaseUserEnvelope,
         "DatabaseUserResponse" => types::DatabaseUserResponse,
         "DatabaseUsers" => types::DatabaseUsers,
         "DbmsAttributes" => types::DbmsAttributes,
         "Error" => types::Error,
+        "FeatureStatus" => FeatureStatus,
+        "InstanceStatus" => InstanceStatus,
+        "InstanceType" => InstanceType,
+        "MaintenanceWindow" => types::MaintenanceWindow,
         "NewDatabaseUser" => types::NewDatabaseUser,
         "NewPassword" => Password,
         "NewUserName" => String,

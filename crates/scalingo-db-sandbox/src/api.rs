@@ -8,6 +8,7 @@
 mod auth;
 mod backups;
 pub mod control;
+mod databases;
 mod security;
 mod users;
 

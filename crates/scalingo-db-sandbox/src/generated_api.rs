@@ -33,6 +33,20 @@ pub trait Security: Send + Sync + 'static {
         scope: &[(&'static str, &str)],
     ) -> Result<(), ApiError>;
 }
+/// The path parameters of `get_database`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct GetDatabasePath {
+    /// `{database_id}`.
+    pub database_id: String,
+}
+/// The operations tagged `databases`: the sandbox answers each in a method.
+pub trait DatabasesApi: Send + Sync + 'static {
+    /// `get_database`: Show a database (`GET /databases/{database_id}`).
+    fn get_database(
+        &self,
+        request: Request<GetDatabasePath>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::Database, ApiError>> + Send;
+}
 /// The path parameters of `list_users`.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct ListUsersPath {
@@ -189,9 +203,24 @@ pub trait AuthApi: Send + Sync + 'static {
 /// Every operation of the contract and its handler on the contract's method.
 pub fn routes<A>(api: Arc<A>) -> Vec<(OperationId, MethodRouter)>
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
-    let mut routes = Vec::with_capacity(12usize);
+    let mut routes = Vec::with_capacity(13usize);
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::GetDatabase,
+            on(
+                MethodFilter::GET,
+                move |path: Result<Path<GetDatabasePath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Bytes| async move {
+                    get_database(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
     {
         let api = Arc::clone(&api);
         routes.push((
@@ -371,6 +400,45 @@ where
     }
     routes
 }
+/// Serves `get_database`.
+async fn get_database<A>(
+    api: &A,
+    path: Result<Path<GetDatabasePath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[("database_id", path.database_id.as_str())],
+        )?;
+        let _ = body;
+        let body = ();
+        let answer = api.get_database(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::DatabaseResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
 /// Serves `list_users`.
 async fn list_users<A>(
     api: &A,
@@ -380,7 +448,7 @@ async fn list_users<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -419,7 +487,7 @@ async fn create_user<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -460,7 +528,7 @@ async fn delete_user<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -498,7 +566,7 @@ async fn update_user_password<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -542,7 +610,7 @@ async fn reset_user_password<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -584,7 +652,7 @@ async fn list_backups<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -623,7 +691,7 @@ async fn create_backup<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -662,7 +730,7 @@ async fn get_backup<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -704,7 +772,7 @@ async fn get_backup_archive_url<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -746,7 +814,7 @@ async fn download_backup_archive<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -781,7 +849,7 @@ async fn exchange_api_token<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let path = ();
@@ -816,7 +884,7 @@ async fn get_addon_token<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;

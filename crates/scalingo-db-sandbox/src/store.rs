@@ -5,6 +5,7 @@
 
 mod auth;
 mod backups;
+mod databases;
 mod hex;
 mod users;
 
@@ -25,6 +26,8 @@ use crate::tokens::Tokens;
 
 /// How long before the sandbox starts its seeded periodic backup was taken ("last night").
 const SEEDED_BACKUP_AGE: TimeDelta = TimeDelta::hours(20);
+/// How long before the sandbox starts a seeded database was created: it has been in use a while.
+const SEEDED_DATABASE_AGE: TimeDelta = TimeDelta::days(30);
 
 /// Everything the sandbox knows.
 pub struct Store {
@@ -44,6 +47,9 @@ pub struct Database {
     /// Its engine.
     #[serde(rename = "type")]
     pub kind: DatabaseType,
+    /// When it was created (absent from state files written before the sandbox kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
     /// Its users, by name.
     pub users: Vec<User>,
     /// Its backups, oldest first (listed newest first).
@@ -144,6 +150,7 @@ impl Database {
             id: seed.id.clone(),
             app: seed.app.clone(),
             kind: seed.kind,
+            created_at: Some(now.trunc_subsecs(3) - SEEDED_DATABASE_AGE),
             users: Vec::new(),
             backups: Vec::new(),
         };

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use scalingo_db_generated::Region;
+use scalingo_db_generated::{OperationId, Region};
 
 use crate::backups::Backups;
+use crate::call::Call;
 use crate::error::Result;
+use crate::transport::never;
 use crate::users::Users;
-use crate::{Client, Token};
+use crate::{Client, DatabaseInfo, Token};
 
 /// A database of a [`Client`]: its users and backups.
 ///
@@ -86,6 +88,19 @@ impl Database {
     /// The client it belongs to, to reach other databases with the same credential.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// What the Database API says of it: engine and version, status, plan, periodic backup
+    /// schedule, features, maintenance window and instances.
+    pub fn show(&self) -> Call<'_, DatabaseInfo> {
+        Call::new(move |options| {
+            Box::pin(async move {
+                self.send(OperationId::GetDatabase, options, never, |api| async move {
+                    api.get_database(self.addon_id()).await
+                })
+                .await
+            })
+        })
     }
 
     /// Its users.

@@ -64,10 +64,16 @@ pub use users::{NewUser, Users, check_password};
 pub use validation::{Problem, Validation, ValidationError, Violation};
 pub use wait::{Wait, WaitOptions};
 
-pub use scalingo_db_generated::types::{Backup, DatabaseUser, DbmsAttributes};
+/// A database as the Database API describes it (the contract's `Database`; [`Database`] is this
+/// crate's handle to one).
+pub use scalingo_db_generated::types::Database as DatabaseInfo;
+pub use scalingo_db_generated::types::{
+    Backup, DatabaseFeature, DatabaseInstance, DatabaseUser, DbmsAttributes, MaintenanceWindow,
+};
 pub use scalingo_db_generated::{
-    ArchiveUrl, BackupMethod, BackupStatus, OperationId, Password, PasswordEncryption, Region,
-    Server, Token, UnknownRegion,
+    ArchiveUrl, BackupMethod, BackupStatus, DatabaseStatus, DatabaseTypeName, FeatureStatus,
+    InstanceStatus, InstanceType, OperationId, Password, PasswordEncryption, Region, Server, Token,
+    UnknownRegion,
 };
 
 /// The request bodies of the contract, for building one by hand (see

@@ -9,6 +9,7 @@ mod support;
 mod backups;
 mod completions;
 mod credentials;
+mod database;
 mod download;
 mod errors;
 mod help;

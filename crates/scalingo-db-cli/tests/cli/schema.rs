@@ -36,6 +36,7 @@ fn validator(command: &str, schema: &Value) -> jsonschema::Validator {
 fn run_with_json(work: &Workdir, command: &str) -> Run {
     let done = || id_of(&work.done_backup());
     let (args, stdin): (Vec<String>, String) = match command {
+        "database show" => (vec![], String::new()),
         "users list" => (vec![], String::new()),
         "users create" => (
             vec!["schema-created".into(), "--password-stdin".into()],
@@ -88,6 +89,7 @@ fn what_every_command_prints_with_json_matches_the_schema_it_announces() {
             "backups list",
             "backups show",
             "backups wait",
+            "database show",
             "users create",
             "users delete",
             "users list",

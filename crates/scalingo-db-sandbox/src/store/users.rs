@@ -196,6 +196,7 @@ mod tests {
             id: "ad-1".to_owned(),
             app: "app".to_owned(),
             kind: DatabaseType::Mysql,
+            created_at: None,
             users: Vec::new(),
             backups: Vec::new(),
         };
