@@ -17,7 +17,11 @@ sandbox_bin="$(cd "$(dirname "$sandbox_bin")" && pwd)/$(basename "$sandbox_bin")
 
 # shellcheck source=scripts/sandbox-lib.sh
 source "$root/scripts/sandbox-lib.sh"
-start_sandbox "$sandbox_bin" --backup-scheduled-ms 0 --backup-running-ms 0 --archive-size 64K
+# Its clock stands still at a time whose recovery window holds the restore example of
+# openapi.yaml, so the stateful phase restores and then follows the `GetOperation` link; backups
+# and operations end at once, so a restore is never refused for the one before (409).
+start_sandbox "$sandbox_bin" --backup-scheduled-ms 0 --backup-running-ms 0 --archive-size 64K \
+  --operation-pending-ms 0 --operation-running-ms 0 --frozen-at 2026-08-06T00:00:00Z
 base="$sandbox_base"
 log="$sandbox_log"
 

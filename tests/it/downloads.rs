@@ -17,10 +17,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{FAST_RETRIES, SharedClock, assert_no_token, manual_clock, sandbox_builder};
+use crate::support::{
+    FAST_RETRIES, SharedClock, assert_no_token, manual_clock, sandbox_builder, seeded_backup,
+};
 use scalingo_db::{
-    ArchiveProblem, Backup, BackupMethod, BackupStatus, Database, Downloaded, Error, OperationId,
-    Progress, RetryPolicy, Streamed,
+    ArchiveProblem, Backup, BackupStatus, Database, Downloaded, Error, OperationId, Progress,
+    RetryPolicy, Streamed,
 };
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
 use sha2::{Digest as _, Sha256};
@@ -65,20 +67,6 @@ fn sized(archive_size: u64) -> SandboxConfig {
         archive_size,
         ..SandboxConfig::default()
     }
-}
-
-/// The periodic backup every sandbox database starts with (done).
-async fn seeded(db: &Database) -> Backup {
-    let backup = db
-        .backups()
-        .list()
-        .await
-        .expect("list")
-        .into_iter()
-        .find(|backup| backup.method == Some(BackupMethod::Periodic))
-        .expect("the seeded periodic backup");
-    assert_eq!(backup.status, BackupStatus::Done);
-    backup
 }
 
 /// The length of a done backup's archive, as the backup records it.
@@ -253,7 +241,7 @@ async fn download_to_file(
 #[tokio::test]
 async fn a_plain_download_writes_exactly_the_archive_and_reports_progress() {
     let (sandbox, db, shared, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     assert_eq!(expected.len() as u64, size);
@@ -317,7 +305,7 @@ struct AtResume {
 async fn a_download_cut_at_random_points_resumes_each_time_to_the_source_sha256() {
     const CUTS: usize = 4;
     let (sandbox, db, shared, token) = start(sized(CUT_UP)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     assert!(size > 3 * 1024 * 1024, "{size}");
     let source = archive_bytes(&db, &backup.id).await;
@@ -407,7 +395,7 @@ async fn a_download_cut_at_random_points_resumes_each_time_to_the_source_sha256(
 #[tokio::test]
 async fn a_failed_download_leaves_its_part_and_the_next_call_continues_it() {
     let (sandbox, patient, shared, token) = start(sized(SMALL)).await;
-    let backup = seeded(&patient).await;
+    let backup = seeded_backup(&patient).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&patient, &backup.id).await;
     sandbox.counters().reset();
@@ -470,7 +458,7 @@ async fn a_failed_download_leaves_its_part_and_the_next_call_continues_it() {
 #[tokio::test]
 async fn a_leftover_part_that_cannot_be_the_archive_start_is_started_again() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -532,7 +520,7 @@ async fn an_expired_link_is_replaced_and_the_download_completes() {
         ..sized(SMALL)
     })
     .await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     sandbox.counters().reset();
@@ -633,7 +621,7 @@ fn assert_not_an_archive(outcome: Result<Downloaded, Error>, path: &Path, token:
 #[tokio::test]
 async fn a_storage_error_answered_200_is_not_an_archive_and_nothing_is_kept() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("backup.tar.gz");
 
@@ -660,7 +648,7 @@ async fn a_storage_error_answered_200_is_not_an_archive_and_nothing_is_kept() {
 #[tokio::test]
 async fn a_storage_error_of_the_archive_size_is_not_an_archive_either() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("backup.tar.gz");
@@ -684,7 +672,7 @@ async fn a_storage_error_of_the_archive_size_is_not_an_archive_either() {
 #[tokio::test]
 async fn a_size_that_disagrees_with_the_backup_is_refused() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -876,7 +864,7 @@ async fn stream_to_memory(
 #[tokio::test]
 async fn streaming_into_a_writer_gives_the_archive_and_the_file_download_s_bytes() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     sandbox.counters().reset();
@@ -910,7 +898,7 @@ async fn streaming_into_a_writer_gives_the_archive_and_the_file_download_s_bytes
 #[tokio::test]
 async fn a_stream_cut_twice_resumes_from_what_was_written_to_the_same_bytes() {
     let (sandbox, db, shared, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
     let expected = archive_bytes(&db, &backup.id).await;
     sandbox.counters().reset();
@@ -946,7 +934,7 @@ async fn a_stream_cut_twice_resumes_from_what_was_written_to_the_same_bytes() {
 #[tokio::test]
 async fn a_body_that_is_not_an_archive_never_reaches_the_writer() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     let size = recorded_size(&backup);
 
     // Short, the size tells first; padded to the recorded size, only the gzip check can tell.
@@ -1003,7 +991,7 @@ impl tokio::io::AsyncWrite for ClosedPipe {
 #[tokio::test]
 async fn a_writer_that_fails_ends_the_download_with_an_io_error_without_a_path() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
-    let backup = seeded(&db).await;
+    let backup = seeded_backup(&db).await;
     sandbox.counters().reset();
 
     let error = db

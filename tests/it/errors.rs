@@ -31,6 +31,19 @@ struct Operation {
 fn facade_call(operation: OperationId) -> Option<Caller> {
     let call: Caller = match operation {
         OperationId::GetDatabase => |db| Box::pin(async move { db.show().await.map(drop) }),
+        OperationId::UpdateDatabase => {
+            |db| Box::pin(async move { db.backups().schedule_at(3).await.map(drop) })
+        }
+        OperationId::GetRecoveryWindow => {
+            |db| Box::pin(async move { db.pitr().window().await.map(drop) })
+        }
+        // The window is read before a restore is asked for, so the failing answers of any
+        // request would be the window's: `every_error_answer_of_a_restore_maps_to_its_variant`
+        // answers the window and fails the restore.
+        OperationId::RestoreDatabase => return None,
+        OperationId::GetOperation => {
+            |db| Box::pin(async move { db.operations().get("op1").await.map(drop) })
+        }
         OperationId::ListUsers => |db| Box::pin(async move { db.users().list().await.map(drop) }),
         OperationId::CreateUser => |db| {
             Box::pin(async move {
@@ -279,19 +292,30 @@ async fn serve(
     server
         .mock_async(|when, then| {
             when.any_request();
-            let mut then = then
-                .status(case_status)
-                .header("x-request-id", REQUEST_ID)
-                .body(body);
-            if let Some(content_type) = content_type {
-                then = then.header("content-type", content_type);
-            }
-            for (name, value) in headers {
-                then = then.header(*name, *value);
-            }
+            answer(then, case_status, content_type, headers, body);
         })
         .await;
     server
+}
+
+/// The answer of a case: `status` with `body`, its content type and `headers`, and an id.
+fn answer(
+    then: httpmock::Then,
+    status: u16,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) {
+    let mut then = then
+        .status(status)
+        .header("x-request-id", REQUEST_ID)
+        .body(body);
+    if let Some(content_type) = content_type {
+        then = then.header("content-type", content_type);
+    }
+    for (name, value) in headers {
+        then = then.header(*name, *value);
+    }
 }
 
 #[tokio::test]
@@ -324,6 +348,78 @@ async fn every_error_answer_maps_to_its_variant_for_every_operation() {
     }
 }
 
+/// A server whose recovery window holds [`restore_at`] and whose restore answers as [`serve`]
+/// answers everything.
+async fn serve_restore(
+    status: u16,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> MockServer {
+    let server = MockServer::start_async().await;
+    let window = OperationId::GetRecoveryWindow;
+    server
+        .mock_async(|when, then| {
+            when.method(window.method()).path(path_of(window));
+            then.status(200).json_body(json!({"recovery_window": {
+                "earliest_recoverable_at": "2026-08-02T00:00:00Z",
+                "latest_recoverable_at": "2026-08-09T00:00:00Z",
+            }}));
+        })
+        .await;
+    let restore = OperationId::RestoreDatabase;
+    server
+        .mock_async(|when, then| {
+            when.method(restore.method()).path(path_of(restore));
+            answer(then, status, content_type, headers, body);
+        })
+        .await;
+    server
+}
+
+/// `operation`'s path on [`DB`] ([`client`]'s Database API URL is the server's root).
+fn path_of(operation: OperationId) -> String {
+    operation.path().replace("{database_id}", DB)
+}
+
+/// A time within [`serve_restore`]'s window.
+fn restore_at() -> chrono::DateTime<chrono::Utc> {
+    "2026-08-05T23:00:00Z".parse().expect("a time")
+}
+
+#[tokio::test]
+async fn every_error_answer_of_a_restore_maps_to_its_variant() {
+    for case in error_answers() {
+        let name = case.name;
+        let server = serve_restore(case.status, case.content_type, case.headers, case.body).await;
+        let error = client(&server)
+            .pitr()
+            .restore(restore_at())
+            .await
+            .expect_err(&format!("{name} on a restore: should fail"));
+        assert!((case.expect)(&error), "{name} on a restore: {error:?}");
+        assert_eq!(error.to_string(), case.says, "{name} on a restore");
+        assert_eq!(error.status(), Some(case.status), "{name} on a restore");
+        assert_eq!(error.request_id(), Some(REQUEST_ID), "{name} on a restore");
+    }
+    let success = success_status(OperationId::RestoreDatabase);
+    for body in [r#"{"unexpected":true}"#, "<html>maintenance</html>"] {
+        let server = serve_restore(success, Some("application/json"), &[], body).await;
+        let error = client(&server)
+            .pitr()
+            .restore(restore_at())
+            .await
+            .expect_err(&format!("{body} on a restore: should fail"));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "could not read the API's answer: {}; the body began with: {body}",
+                decode_reason(body, OperationId::RestoreDatabase)
+            )
+        );
+    }
+}
+
 /// Why decoding `body` fails for `operation`: serde's message, which depends on what the
 /// operation's answer is (a list under its key, a user or a backup, a link).
 fn decode_reason(body: &str, operation: OperationId) -> &'static str {
@@ -333,7 +429,16 @@ fn decode_reason(body: &str, operation: OperationId) -> &'static str {
     match (body, operation) {
         (TRUNCATED, _) => "EOF while parsing a string at line 1 column 48",
         (NOT_JSON, _) => "expected value at line 1 column 1",
-        (OTHER_SHAPE, OperationId::GetDatabase) => "missing field `database` at line 1 column 19",
+        (OTHER_SHAPE, OperationId::GetDatabase | OperationId::UpdateDatabase) => {
+            "missing field `database` at line 1 column 19"
+        }
+        (OTHER_SHAPE, OperationId::GetRecoveryWindow) => {
+            "missing field `recovery_window` at line 1 column 19"
+        }
+        (OTHER_SHAPE, OperationId::GetOperation) => "missing field `operation` at line 1 column 19",
+        (OTHER_SHAPE, OperationId::RestoreDatabase) => {
+            "data did not match any variant of untagged enum RestoreResponse"
+        }
         (OTHER_SHAPE, OperationId::ListUsers) => {
             "missing field `database-users` at line 1 column 19"
         }

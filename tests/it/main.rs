@@ -16,6 +16,8 @@ mod sandbox_auth;
 mod sandbox_backups;
 mod sandbox_databases;
 mod sandbox_faults;
+mod sandbox_pitr;
+mod sandbox_schedule;
 mod sandbox_state;
 mod sandbox_users;
 mod telemetry;

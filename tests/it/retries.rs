@@ -5,8 +5,8 @@
 //! - Operations the contract marks idempotent (reads, password updates, deletes) and the token
 //!   flow recover from the retryable faults with exactly one request, and one sleep, more per
 //!   fault, and fail at once, with the right typed error, on the others.
-//! - The others, creating POSTs (user, backup, password reset), are sent exactly once whenever
-//!   the outcome is unknown, and never create anything twice.
+//! - The others, creating POSTs (user, backup, password reset, restore), are sent exactly once
+//!   whenever the outcome is unknown, and never create anything twice.
 //! - A connection that cannot be made is retried for every operation, within `max_elapsed`.
 //! - `max_attempts`, `max_elapsed`, `Retry-After` (seconds or a date) and `RetryPolicy::none()`
 //!   bound the retries; backoffs stay under their full-jitter caps.
@@ -203,8 +203,20 @@ fn jitter_cap(policy: RetryPolicy, retry: u32) -> Duration {
 
 type Outcome<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 
-/// How the facade calls an operation, on [`USER`], [`NEW_USER`] or the backup given.
-type Caller = for<'a> fn(&'a Database, &'a str) -> Outcome<'a>;
+/// How the facade calls an operation, on [`USER`], [`NEW_USER`], or what the case holds.
+type Caller = for<'a> fn(&'a Database, &'a Existing) -> Outcome<'a>;
+
+/// What a case holds for the operations on one thing: a done backup, a finished operation.
+struct Existing {
+    backup_id: String,
+    operation_id: String,
+}
+
+/// A time within the recovery window of a [`Case`]'s database: after its seeded backup (20 hours
+/// before [`epoch`]) and before now.
+fn restore_time() -> DateTime<Utc> {
+    epoch() - chrono::TimeDelta::hours(1)
+}
 
 /// How the facade calls `operation`, or `None` for the operations this matrix cannot call that
 /// way (each arm says where they are covered). No `_` arm: an operation added to the contract
@@ -212,6 +224,22 @@ type Caller = for<'a> fn(&'a Database, &'a str) -> Outcome<'a>;
 fn facade_call(operation: OperationId) -> Option<Caller> {
     let call: Caller = match operation {
         OperationId::GetDatabase => |db, _| Box::pin(async move { db.show().await.map(drop) }),
+        OperationId::UpdateDatabase => {
+            |db, _| Box::pin(async move { db.backups().schedule_at(3).await.map(drop) })
+        }
+        OperationId::GetRecoveryWindow => {
+            |db, _| Box::pin(async move { db.pitr().window().await.map(drop) })
+        }
+        // The window is read first (the GetRecoveryWindow row's request), then the restore sent.
+        OperationId::RestoreDatabase => {
+            |db, _| Box::pin(async move { db.pitr().restore(restore_time()).await.map(drop) })
+        }
+        OperationId::GetOperation => |db, existing| {
+            Box::pin(async move {
+                let operation = &existing.operation_id;
+                db.operations().get(operation).await.map(drop)
+            })
+        },
         OperationId::ListUsers => {
             |db, _| Box::pin(async move { db.users().list().await.map(drop) })
         }
@@ -236,12 +264,15 @@ fn facade_call(operation: OperationId) -> Option<Caller> {
         OperationId::CreateBackup => {
             |db, _| Box::pin(async move { db.backups().create().await.map(drop) })
         }
-        OperationId::GetBackup => {
-            |db, backup| Box::pin(async move { db.backups().get(backup).await.map(drop) })
-        }
-        OperationId::GetBackupArchiveUrl => {
-            |db, backup| Box::pin(async move { db.backups().archive_url(backup).await.map(drop) })
-        }
+        OperationId::GetBackup => |db, existing| {
+            Box::pin(async move { db.backups().get(&existing.backup_id).await.map(drop) })
+        },
+        OperationId::GetBackupArchiveUrl => |db, existing| {
+            Box::pin(async move {
+                let backup = &existing.backup_id;
+                db.backups().archive_url(backup).await.map(drop)
+            })
+        },
         // Not retried as a call: a download has its own resume loop (a `Range` request from the
         // bytes received, within the policy's bounds), whose faults downloads.rs covers.
         OperationId::DownloadBackupArchive => return None,
@@ -311,6 +342,10 @@ fn the_matrix_holds_every_class_of_operation_and_the_token_flow() {
 }
 
 /// The time the sandboxes of these tests stand at until a client sleeps.
+/// How long an operation of a [`Case`]'s sandbox takes: it stays under way unless the test
+/// moves the clock.
+const OPERATION_TAKES: Duration = Duration::from_secs(2);
+
 fn epoch() -> DateTime<Utc> {
     "2026-03-01T12:00:00Z".parse().expect("a date")
 }
@@ -319,6 +354,8 @@ fn epoch() -> DateTime<Utc> {
 async fn manual_sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig {
         clock: Clock::manual(epoch()),
+        operation_pending_for: OPERATION_TAKES / 2,
+        operation_running_for: OPERATION_TAKES / 2,
         ..SandboxConfig::default()
     })
     .await
@@ -332,7 +369,7 @@ struct Case {
     sandbox: Sandbox,
     db: Database,
     clock: SharedClock,
-    backup_id: String,
+    existing: Existing,
 }
 
 impl Case {
@@ -351,12 +388,19 @@ impl Case {
             .expect("create the user");
         let backups = db.backups().list().timeout(TIMEOUT).await;
         let backup_id = backups.expect("list backups")[0].id.clone();
+        let restore = db.pitr().restore(restore_time()).timeout(TIMEOUT).await;
+        let operation_id = restore.expect("a restore").id;
+        // Finished, so that the restore under test is not refused for it (409).
+        sandbox.clock().advance(OPERATION_TAKES);
         sandbox.counters().reset();
         Case {
             sandbox,
             db,
             clock,
-            backup_id,
+            existing: Existing {
+                backup_id,
+                operation_id,
+            },
         }
     }
 
@@ -374,6 +418,17 @@ impl Case {
             .into_iter()
             .map(|user| user.name)
             .collect()
+    }
+
+    /// How many operations the sandbox's databases hold, from its state.
+    fn operation_count(&self) -> usize {
+        let state = serde_json::to_value(self.sandbox.state()).expect("the state as JSON");
+        state["databases"]
+            .as_array()
+            .expect("databases")
+            .iter()
+            .map(|database| database["operations"].as_array().map_or(0, Vec::len))
+            .sum()
     }
 
     async fn backup_count(&self) -> usize {
@@ -454,7 +509,7 @@ async fn repeatable_case(
         .faults()
         .inject(FaultRule::new(operation, times, kind.fault()));
 
-    let outcome = call(&case.db, &case.backup_id).await;
+    let outcome = call(&case.db, &case.existing).await;
     let requests = case.requests(operation);
     let label = format!("{operation} after {times} × {kind:?}");
 
@@ -516,7 +571,7 @@ async fn creating_call(
         .inject(FaultRule::new(operation, 1, kind.fault()));
     let label = format!("{operation} after 1 × {kind:?}");
 
-    let outcome = call(&case.db, &case.backup_id).await;
+    let outcome = call(&case.db, &case.existing).await;
     let Err(error) = outcome else {
         return Err(format!(
             "{label}: expected an error, got a success after {} requests",
@@ -548,10 +603,14 @@ async fn created(case: &Case, operation: OperationId) -> Option<usize> {
                 .filter(|name| *name == NEW_USER)
                 .count(),
         ),
+        OperationId::RestoreDatabase => Some(case.operation_count() - 1),
         // A new password cannot be listed; its request count is the check.
         OperationId::ResetUserPassword => None,
         // They create nothing (and are not in the creating class).
         OperationId::GetDatabase
+        | OperationId::UpdateDatabase
+        | OperationId::GetRecoveryWindow
+        | OperationId::GetOperation
         | OperationId::ListUsers
         | OperationId::DeleteUser
         | OperationId::UpdateUserPassword
@@ -711,15 +770,25 @@ async fn a_connection_that_cannot_be_made_is_retried_for_every_operation() {
     let attempts = |count: u32| (1..=count).map(Some).collect::<Vec<_>>();
 
     let db = unreachable(RETRIES);
+    let existing = Existing {
+        backup_id: "5a4b0d7e-backup".to_owned(),
+        operation_id: "5a4b0d7e-operation".to_owned(),
+    };
     for (operation, call) in matrix() {
         let before = clock.sleeps().len();
-        let outcome = call(&db, "5a4b0d7e-backup").await;
+        // A restore reads the window first: that is the request that cannot connect.
+        let first = match operation {
+            OperationId::RestoreDatabase => OperationId::GetRecoveryWindow,
+            operation => operation,
+        };
+        let earlier = captured.attempts(first).len();
+        let outcome = call(&db, &existing).await;
         assert!(
             matches!(outcome, Err(Error::Connect { .. })),
             "{operation}: {outcome:?}"
         );
         assert_eq!(
-            captured.attempts(operation),
+            captured.attempts(first)[earlier..],
             attempts(RETRIES.max_attempts),
             "{operation}: every attempt failed to connect"
         );
@@ -885,7 +954,7 @@ async fn max_attempts_bounds_the_requests() {
             10,
             Fault::json_error(503, "injected"),
         ));
-        let outcome = call(&case.db, &case.backup_id).await;
+        let outcome = call(&case.db, &case.existing).await;
         let error = outcome.expect_err("still failing after the last attempt");
         assert!(
             Kind::Json503.is_its_error(operation, &error),
@@ -945,7 +1014,7 @@ async fn retry_policy_none_sends_every_call_once() {
                 .faults()
                 .inject(FaultRule::new(operation, 1, kind.fault()));
             let label = format!("{operation}, {kind:?}");
-            let outcome = call(&case.db, &case.backup_id).await;
+            let outcome = call(&case.db, &case.existing).await;
             let Err(error) = outcome else {
                 return Err(format!("{label}: not retried, so an error"));
             };
@@ -985,7 +1054,7 @@ async fn a_429_waits_what_retry_after_asks_then_succeeds() {
 #[tokio::test]
 async fn a_retry_after_date_is_read_on_the_clients_clock() {
     let case = Case::start(TIMEOUT, RETRIES).await;
-    let date = epoch() + chrono::TimeDelta::seconds(5);
+    let date = case.sandbox.clock().now() + chrono::TimeDelta::seconds(5);
     let http_date = date.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     case.sandbox.faults().inject(FaultRule::new(
         OperationId::ListUsers,

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use httpmock::{MockServer, When};
-use scalingo_db::{Client, ClientBuilder, Database, Error, RetryPolicy};
+use scalingo_db::{
+    Backup, BackupMethod, BackupStatus, Client, ClientBuilder, Database, Error, RetryPolicy,
+};
 use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox};
 
 /// The database every wire test manages.
@@ -168,4 +170,18 @@ pub fn basic_authorization(password: &str) -> String {
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!(":{password}"));
     format!("Basic {encoded}")
+}
+
+/// The periodic backup every sandbox database starts with (done).
+pub async fn seeded_backup(db: &Database) -> Backup {
+    let backup = db
+        .backups()
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|backup| backup.method == Some(BackupMethod::Periodic))
+        .expect("the seeded periodic backup");
+    assert_eq!(backup.status, BackupStatus::Done);
+    backup
 }

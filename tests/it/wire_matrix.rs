@@ -15,13 +15,15 @@ use scalingo_db_generated::types::{AddonTokenResponse, UserToken};
 use scalingo_db_generated::{Credential, SecurityScheme};
 use serde_json::{Value, json};
 
-use crate::contract::{Contract, Example};
+use crate::contract::{Contract, Example, Success};
 use crate::support::{DB, TOKEN, api_headers, basic_authorization, json_body_headers};
 
 /// The path parameters of every case.
 const USERNAME: &str = "my_app_4553";
 const BACKUP_ID: &str = "5b8b36104ffb090be1ac3ce1";
 const APP: &str = "my-app";
+/// The operation of openapi.yaml's examples.
+const OPERATION_ID: &str = "5c10e85ca506b701f42f92dc";
 /// The credentials of the token flow and of an archive link.
 const API_TOKEN: &str = "tk-us-matrix-SENTINEL";
 const USER_TOKEN: &str = "user-token-of-the-matrix";
@@ -37,7 +39,8 @@ fn full_path(operation: OperationId) -> String {
         .replace("{username}", USERNAME)
         .replace("{backup_id}", BACKUP_ID)
         .replace("{app}", APP)
-        .replace("{addon_id}", DB);
+        .replace("{addon_id}", DB)
+        .replace("{operation_id}", OPERATION_ID);
     assert!(
         !path.contains('{'),
         "{operation}: a parameter is left: {path}"
@@ -207,6 +210,40 @@ fn opened<'a>(example: &'a Value, key: &str) -> &'a Value {
     example.get(key).unwrap_or(example)
 }
 
+/// For each success example of `$operation`: serves it as the answer to the request the contract
+/// expects (with `$body`), makes the call `$call` on a database-token client `$db`, checks the
+/// exchange, and checks that the value (as `$show` turns it into JSON) has every field of the
+/// example, under `$key` when the service wraps it. Evaluates to how many examples it decoded.
+macro_rules! each_example {
+    (
+        $success:expr, $operation:expr, $body:expr, $key:expr,
+        |$db:ident| $call:expr, |$value:ident| $show:expr
+    ) => {{
+        let success: &Success = $success;
+        let mut decoded = 0;
+        for example in &success.examples {
+            let what = format!("{}, example {}", $operation, example.name);
+            let server = MockServer::start_async().await;
+            let answer = Some(&example.value);
+            let mock =
+                mock_operation(&server, $operation, TOKEN, $body, success.status, answer).await;
+            let $db = database_token_client(&server);
+            let ($value, meta) = $call
+                .with_meta()
+                .await
+                .unwrap_or_else(|error| panic!("{what}: {error}"));
+            assert_exchanged(&mock, &meta, success.status, &what).await;
+            let expected = match $key {
+                Some(key) => opened(&example.value, key),
+                None => &example.value,
+            };
+            assert_fields(&$show, expected, &what);
+            decoded += 1;
+        }
+        decoded
+    }};
+}
+
 #[tokio::test]
 async fn every_operation_is_sent_as_the_contract_says_and_every_success_example_decodes() {
     let contract = Contract::get();
@@ -235,66 +272,23 @@ async fn every_operation_is_sent_as_the_contract_says_and_every_success_example_
 
         match operation {
             OperationId::GetDatabase => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (database, meta) = database_token_client(&server)
-                        .show()
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&database),
-                        &example.value["database"],
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database"),
+                    |db| db.show(),
+                    |value| json!(&value)
+                );
             }
-            OperationId::ListUsers => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (users, meta) = database_token_client(&server)
-                        .users()
-                        .list()
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&users),
-                        &example.value["database-users"],
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
-            }
-            OperationId::CreateUser => {
-                // The facade's body is the contract's example, for this database.
-                let mut body = contract.request_example(operation).expect("a body");
-                body["database_user"]["database_id"] = json!(DB);
-                let fields = &body["database_user"];
-                let user = NewUser::new(fields["name"].as_str().expect("a name"))
-                    .password(fields["password"].as_str().expect("a password"))
-                    .read_only(fields["read_only"].as_bool().expect("read_only"));
+            OperationId::UpdateDatabase => {
+                // The facade's body is the contract's example: a schedule at its hour.
+                let body = contract.request_example(operation).expect("a body");
+                let hour = body["database"]["periodic_backups_scheduled_at"]
+                    .as_u64()
+                    .and_then(|hour| u8::try_from(hour).ok())
+                    .expect("an hour");
+                assert_eq!(body["database"]["periodic_backups_enabled"], json!(true));
                 for example in &success.examples {
                     let server = MockServer::start_async().await;
                     let mock = mock_operation(
@@ -306,20 +300,137 @@ async fn every_operation_is_sent_as_the_contract_says_and_every_success_example_
                         Some(&example.value),
                     )
                     .await;
-                    let (created, meta) = database_token_client(&server)
-                        .users()
-                        .create(user.clone())
+                    let (schedule, meta) = database_token_client(&server)
+                        .backups()
+                        .schedule_at(hour)
                         .with_meta()
                         .await
                         .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
                     assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&created),
-                        opened(&example.value, "database_user"),
-                        &what(example),
+                    let database = &example.value["database"];
+                    assert_eq!(
+                        json!(schedule.enabled),
+                        database["periodic_backups_enabled"],
+                        "{}",
+                        what(example)
+                    );
+                    assert_eq!(
+                        json!(schedule.hours_utc),
+                        database["periodic_backups_scheduled_at"],
+                        "{}",
+                        what(example)
                     );
                     decoded += 1;
                 }
+            }
+            OperationId::GetRecoveryWindow => {
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("recovery_window"),
+                    |db| db.pitr().window(),
+                    |value| json!(&value)
+                );
+            }
+            OperationId::RestoreDatabase => {
+                // The restore first reads the window (its example holds the request's time) and,
+                // answered the operation's id alone, reads the operation (its example).
+                let body = contract.request_example(operation).expect("a body");
+                let at = body["restore_time"]
+                    .as_str()
+                    .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                    .expect("a time")
+                    .to_utc();
+                let window = contract.success(OperationId::GetRecoveryWindow);
+                let operation_example = contract.success(OperationId::GetOperation);
+                for example in &success.examples {
+                    let server = MockServer::start_async().await;
+                    mock_operation(
+                        &server,
+                        OperationId::GetRecoveryWindow,
+                        TOKEN,
+                        None,
+                        window.status,
+                        Some(&window.examples[0].value),
+                    )
+                    .await;
+                    let mock = mock_operation(
+                        &server,
+                        operation,
+                        TOKEN,
+                        Some(&body),
+                        status,
+                        Some(&example.value),
+                    )
+                    .await;
+                    let read = mock_operation(
+                        &server,
+                        OperationId::GetOperation,
+                        TOKEN,
+                        None,
+                        operation_example.status,
+                        Some(&operation_example.examples[0].value),
+                    )
+                    .await;
+                    let (restore, meta) = database_token_client(&server)
+                        .pitr()
+                        .restore(at)
+                        .with_meta()
+                        .await
+                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
+                    assert_exchanged(&mock, &meta, status, &what(example)).await;
+                    let expected = match example.value.get("operation_id") {
+                        Some(id) => {
+                            assert_eq!(id, OPERATION_ID, "{}: the id read", what(example));
+                            assert_eq!(read.calls_async().await, 1, "{}", what(example));
+                            &operation_example.examples[0].value["operation"]
+                        }
+                        None => {
+                            assert_eq!(read.calls_async().await, 0, "{}", what(example));
+                            &example.value["operation"]
+                        }
+                    };
+                    assert_fields(&json!(&restore), expected, &what(example));
+                    decoded += 1;
+                }
+            }
+            OperationId::GetOperation => {
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("operation"),
+                    |db| db.operations().get(OPERATION_ID),
+                    |value| json!(&value)
+                );
+            }
+            OperationId::ListUsers => {
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database-users"),
+                    |db| db.users().list(),
+                    |value| json!(&value)
+                );
+            }
+            OperationId::CreateUser => {
+                // The facade's body is the contract's example, for this database.
+                let mut body = contract.request_example(operation).expect("a body");
+                body["database_user"]["database_id"] = json!(DB);
+                let fields = &body["database_user"];
+                let user = NewUser::new(fields["name"].as_str().expect("a name"))
+                    .password(fields["password"].as_str().expect("a password"))
+                    .read_only(fields["read_only"].as_bool().expect("read_only"));
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    Some(&body),
+                    Some("database_user"),
+                    |db| db.users().create(user.clone()),
+                    |value| json!(&value)
+                );
             }
             OperationId::DeleteUser => {
                 assert!(!success.json, "{operation}: decode its JSON answer here");
@@ -340,166 +451,64 @@ async fn every_operation_is_sent_as_the_contract_says_and_every_success_example_
                     .as_str()
                     .expect("a password")
                     .to_owned();
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        Some(&body),
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (updated, meta) = database_token_client(&server)
-                        .users()
-                        .update_password(USERNAME, password.as_str())
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&updated),
-                        opened(&example.value, "database_user"),
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    Some(&body),
+                    Some("database_user"),
+                    |db| db.users().update_password(USERNAME, password.as_str()),
+                    |value| json!(&value)
+                );
             }
             OperationId::ResetUserPassword => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (reset, meta) = database_token_client(&server)
-                        .users()
-                        .reset_password(USERNAME)
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&reset),
-                        opened(&example.value, "database_user"),
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database_user"),
+                    |db| db.users().reset_password(USERNAME),
+                    |value| json!(&value)
+                );
             }
             OperationId::ListBackups => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (backups, meta) = database_token_client(&server)
-                        .backups()
-                        .list()
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&backups),
-                        &example.value["database_backups"],
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database_backups"),
+                    |db| db.backups().list(),
+                    |value| json!(&value)
+                );
             }
             OperationId::CreateBackup => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (backup, meta) = database_token_client(&server)
-                        .backups()
-                        .create()
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&backup),
-                        opened(&example.value, "database_backup"),
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database_backup"),
+                    |db| db.backups().create(),
+                    |value| json!(&value)
+                );
             }
             OperationId::GetBackup => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (backup, meta) = database_token_client(&server)
-                        .backups()
-                        .get(BACKUP_ID)
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!(&backup),
-                        opened(&example.value, "database_backup"),
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    Some("database_backup"),
+                    |db| db.backups().get(BACKUP_ID),
+                    |value| json!(&value)
+                );
             }
             OperationId::GetBackupArchiveUrl => {
-                for example in &success.examples {
-                    let server = MockServer::start_async().await;
-                    let mock = mock_operation(
-                        &server,
-                        operation,
-                        TOKEN,
-                        None,
-                        status,
-                        Some(&example.value),
-                    )
-                    .await;
-                    let (link, meta) = database_token_client(&server)
-                        .backups()
-                        .archive_url(BACKUP_ID)
-                        .with_meta()
-                        .await
-                        .unwrap_or_else(|error| panic!("{}: {error}", what(example)));
-                    assert_exchanged(&mock, &meta, status, &what(example)).await;
-                    assert_fields(
-                        &json!({"download_url": link.expose()}),
-                        &example.value,
-                        &what(example),
-                    );
-                    decoded += 1;
-                }
+                decoded += each_example!(
+                    &success,
+                    operation,
+                    None,
+                    None,
+                    |db| db.backups().archive_url(BACKUP_ID),
+                    |link| json!({"download_url": link.expose()})
+                );
             }
             OperationId::DownloadBackupArchive => {
                 // An archive, not JSON: the whole of it (200), then the rest of it from byte 4

@@ -34,10 +34,12 @@ pub enum Carried {
         /// The Rust type of its value.
         rust_type: String,
     },
-    /// The wrapper (first variant) or bare (second variant) value of this Rust type.
+    /// The wrapper (first alternative) or bare (second alternative) value of this Rust type.
     WrappedOrBare {
         /// The wrapper schema's name.
         wrapper: String,
+        /// The bare schema's name.
+        bare: String,
         /// The property of the wrapper.
         json: String,
         /// The bare schema's Rust type.
@@ -88,6 +90,7 @@ pub fn carried(
         {
             return Ok(Carried::WrappedOrBare {
                 wrapper: wrapper.to_owned(),
+                bare: bare.to_owned(),
                 json: json.to_owned(),
                 rust_type: rust_type(replacements, bare),
             });
@@ -122,24 +125,28 @@ pub fn generate(contract: &Contract, replacements: &[Replacement]) -> anyhow::Re
             }
             Carried::WrappedOrBare {
                 wrapper,
+                bare,
                 json,
                 rust_type,
             } => {
                 let field = syn::Ident::new(&field_name(&json), proc_macro2::Span::call_site());
                 let inner = parse_type(&rust_type)?;
+                // The variants are named after the schemas they hold (`wire_types.rs`).
+                let wrapper_variant = syn::Ident::new(&wrapper, proc_macro2::Span::call_site());
+                let bare_variant = syn::Ident::new(&bare, proc_macro2::Span::call_site());
                 let wrapper = parse_type(&crate::replacements::rust_type(replacements, &wrapper))?;
                 quote! {
                     impl Envelope for #ty {
                         type Inner = #inner;
                         fn into_inner(self) -> Self::Inner {
                             match self {
-                                Self::Variant0(wrapper) => wrapper.#field,
-                                Self::Variant1(bare) => bare,
+                                Self::#wrapper_variant(wrapper) => wrapper.#field,
+                                Self::#bare_variant(bare) => bare,
                             }
                         }
                         /// Wrapped, as the service sends it.
                         fn wrap(inner: Self::Inner) -> Self {
-                            Self::Variant0(#wrapper { #field: inner })
+                            Self::#wrapper_variant(#wrapper { #field: inner })
                         }
                     }
                 }
@@ -191,7 +198,16 @@ fn property_type(
                     && string.max_length.is_none()
                     && string.enumeration.is_empty() =>
             {
-                Ok("::std::string::String".to_owned())
+                // The types typify gives each format.
+                use openapiv3::{StringFormat, VariantOrUnknownOrEmpty as Format};
+                match &string.format {
+                    Format::Empty => Ok("::std::string::String".to_owned()),
+                    Format::Item(StringFormat::DateTime) => {
+                        Ok("::chrono::DateTime<::chrono::offset::Utc>".to_owned())
+                    }
+                    Format::Item(StringFormat::Date) => Ok("::chrono::naive::NaiveDate".to_owned()),
+                    other => bail!("a wrapped string of format {other:?} has no known Rust type"),
+                }
             }
             _ => bail!("only components, arrays of components and plain strings can be wrapped"),
         },

@@ -1,6 +1,7 @@
 //! Generates `generated_rules.rs`: for every JSON request body of the contract, the rules of its
 //! constrained fields (string lengths, patterns, formats and allowed values; integer ranges and
-//! allowed values; array sizes, uniqueness and item rules; "same as another field"), as data.
+//! allowed values; array sizes, uniqueness and item rules; "same as another field"), and of its
+//! optional fields that may not be null, as data.
 //!
 //! progenitor would turn a constrained string into a newtype that cannot even be built when it
 //! breaks its rule. We want the rules checked before a request leaves, with messages naming the
@@ -68,6 +69,17 @@ enum Check {
 }
 
 impl Check {
+    /// The type it checks, in words.
+    fn kind(&self) -> &'static str {
+        match self {
+            Check::Any => "any value",
+            Check::String { .. } => "a string",
+            Check::Integer { .. } => "an integer",
+            Check::Boolean => "a boolean",
+            Check::Array { .. } => "an array",
+        }
+    }
+
     /// Whether it checks anything beyond the value's type.
     fn constrains(&self) -> bool {
         match self {
@@ -238,6 +250,7 @@ fn collect_object(
             found
                 .absorb(spec, resolved)
                 .with_context(|| format!("field `{}`", path.join(".")))?;
+            let never_null = !property_required && !found.nullable && found.check != Check::Any;
             if found.check.constrains() || found.same_as.is_some() {
                 let rule = found.rule.with_context(|| {
                     format!(
@@ -252,6 +265,17 @@ fn collect_object(
                     check: found.check,
                     same_as: found.same_as,
                     rule,
+                });
+            } else if never_null {
+                // Its type is its only rule, which reading the body checks, but for null: an
+                // optional field reads as an `Option`, where null passes for absent.
+                out.push(Field {
+                    path: path.clone(),
+                    required: false,
+                    nullable: false,
+                    rule: format!("{}, or left out; never null", found.check.kind()),
+                    check: Check::Any,
+                    same_as: None,
                 });
             }
         }
@@ -593,10 +617,13 @@ mod tests {
             assert!(table.contains(expected), "{expected} in {table}");
         }
         assert!(
-            !table.contains("\"flag\""),
-            "an unconstrained boolean has no rule"
+            table.contains("\"a boolean, or left out; never null\""),
+            "an optional boolean may not be null: {table}"
         );
-        assert!(!table.contains("\"status\""), "an open set is no rule");
+        assert!(
+            !table.contains("allowed : & [\"a\" , \"b\"]"),
+            "an open set's values are no rule: {table}"
+        );
     }
 
     #[test]

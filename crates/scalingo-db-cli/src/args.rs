@@ -10,9 +10,11 @@ use scalingo_db::Region;
 
 use crate::cmd_backups::BackupsCommand;
 use crate::cmd_database::DatabaseCommand;
+use crate::cmd_operations::OperationsCommand;
+use crate::cmd_pitr::PitrCommand;
 use crate::cmd_users::UsersCommand;
 
-/// Manage the users and backups of a Scalingo database.
+/// Manage the users, backups and restores of a Scalingo database.
 ///
 /// Select the database with --app and --addon (or SCALINGO_APP and SCALINGO_ADDON) and give an
 /// API token in SCALINGO_API_TOKEN. Or try every command with --sandbox, no account needed.
@@ -49,12 +51,14 @@ Other environment variables:
 
 Exit codes:
   0    success
-  1    the API or the server failed, the network failed, a backup failed, a local file could not
-       be written, or a confirmation was declined
+  1    the API or the server failed or refused, the network failed, a backup or an operation
+       failed or was still under way when --timeout passed, a local file could not be written,
+       or a confirmation was declined
   2    usage or validation error: bad arguments, missing configuration, a protected user, a
-       name or password the API's rules refuse (checked before sending, or refused with 422)
+       name, password or hour the API's rules refuse (checked before sending, or refused with
+       422), a restore time outside the recovery window
   3    authentication: no credentials, or the API refused them (401, 403)
-  4    not found: the database, user or backup does not exist
+  4    not found: the database, user, backup or operation does not exist
   130  interrupted (Ctrl-C)";
 
 /// Options every command takes.
@@ -134,9 +138,17 @@ pub enum Command {
     #[command(subcommand)]
     Users(UsersCommand),
 
-    /// List, create, wait for and download the database's backups.
+    /// List, create, wait for and download the database's backups; set when they are made.
     #[command(subcommand)]
     Backups(BackupsCommand),
+
+    /// Restore a PostgreSQL database to a point in time.
+    #[command(subcommand)]
+    Pitr(PitrCommand),
+
+    /// Follow the long operations on the database (a restore).
+    #[command(subcommand)]
+    Operations(OperationsCommand),
 
     /// Manage the embedded sandbox's state file.
     #[command(subcommand)]

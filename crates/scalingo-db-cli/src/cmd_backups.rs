@@ -1,5 +1,6 @@
 //! `scalingo-db backups …`: list, create, show, wait, archive-url, download: their arguments,
-//! what they do, and the schema of what they print with `--json`.
+//! what they do, and the schema of what they print with `--json`. `schedule` lives in
+//! `cmd_schedule.rs`.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use scalingo_db::{Backup, Database, WaitOptions};
 use serde::Serialize;
 
 use crate::args::parse_duration;
+use crate::cmd_schedule::{self, ScheduleArgs, ScheduleJson};
 use crate::cmd_schema::JsonOutput;
 use crate::exit::CliError;
 use crate::human;
@@ -75,6 +77,9 @@ pub enum BackupsCommand {
         #[arg(long, short = 's')]
         silent: bool,
     },
+
+    /// Show when the daily backups are made; `--at` moves them, `--disable` stops them.
+    Schedule(ScheduleArgs),
 }
 
 /// How long and how quietly to wait for a backup.
@@ -97,6 +102,7 @@ pub const JSON_OUTPUTS: &[JsonOutput] = &[
     JsonOutput::new::<Backup>("backups wait"),
     JsonOutput::new::<ArchiveUrl<'static>>("backups archive-url"),
     JsonOutput::new::<Downloaded<'static>>("backups download"),
+    JsonOutput::new::<ScheduleJson>("backups schedule"),
 ];
 
 /// Runs one `backups` command.
@@ -175,6 +181,7 @@ pub async fn run(
             force,
             silent,
         } => download(db, output, id, destination, force, silent).await,
+        BackupsCommand::Schedule(args) => cmd_schedule::run(args, db, output).await,
     }
 }
 
@@ -252,12 +259,12 @@ async fn wait_for(
         timeout: Some(args.timeout),
         ..WaitOptions::default()
     };
-    let result = interruptible(
-        db.backups()
-            .wait(id)
-            .options(options)
-            .on_change(|backup| display.update(backup)),
-    )
+    let result = interruptible(db.backups().wait(id).options(options).on_change(|backup| {
+        display.update(
+            &format!("backup {}", backup.id),
+            human::status(&backup.status),
+        );
+    }))
     .await;
     display.finish();
     result

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::exit::CliError;
 use crate::output::Output;
-use crate::{cmd_backups, cmd_database, cmd_users};
+use crate::{cmd_backups, cmd_database, cmd_operations, cmd_pitr, cmd_users};
 
 /// What one command prints with `--json`.
 pub struct JsonOutput {
@@ -57,6 +57,8 @@ pub fn all() -> impl Iterator<Item = &'static JsonOutput> {
         .iter()
         .chain(cmd_users::JSON_OUTPUTS)
         .chain(cmd_backups::JSON_OUTPUTS)
+        .chain(cmd_pitr::JSON_OUTPUTS)
+        .chain(cmd_operations::JSON_OUTPUTS)
 }
 
 /// `schema`: one command's schema, or every command's by command.

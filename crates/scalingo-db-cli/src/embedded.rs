@@ -24,6 +24,9 @@ use crate::exit::CliError;
 /// `backups create --wait` move, short enough for a demo.
 const BACKUP_SCHEDULED_FOR: Duration = Duration::from_secs(1);
 const BACKUP_RUNNING_FOR: Duration = Duration::from_secs(2);
+/// How long a sandbox restore stays `pending`, then `running`, for `pitr restore --wait`.
+const OPERATION_PENDING_FOR: Duration = Duration::from_secs(1);
+const OPERATION_RUNNING_FOR: Duration = Duration::from_secs(4);
 
 /// The variable that selects the embedded sandbox's time, and its values.
 const TIME_VARIABLE: &str = "SCALINGO_DB_SANDBOX_TIME";
@@ -57,6 +60,8 @@ impl Embedded {
         let config = SandboxConfig {
             backup_scheduled_for: BACKUP_SCHEDULED_FOR,
             backup_running_for: BACKUP_RUNNING_FOR,
+            operation_pending_for: OPERATION_PENDING_FOR,
+            operation_running_for: OPERATION_RUNNING_FOR,
             state,
             clock,
             ..SandboxConfig::default()

@@ -8,15 +8,15 @@ use scalingo_db::Error;
 
 /// Success.
 pub const SUCCESS: u8 = 0;
-/// The API, the server, the network or a local file failed, a backup failed, or a confirmation
-/// was declined.
+/// The API, the server, the network or a local file failed, the API refused, a backup or an
+/// operation failed or outlasted the wait, or a confirmation was declined.
 pub const FAILURE: u8 = 1;
-/// Bad arguments or configuration, or input the API's rules refuse (before sending, or with a
-/// 422). clap uses 2 for its own usage errors too.
+/// Bad arguments or configuration, input the API's rules refuse (before sending, or with a
+/// 422), or a restore time outside the recovery window. clap uses 2 for its own usage errors too.
 pub const USAGE: u8 = 2;
 /// No credentials, or the API refused them.
 pub const AUTH: u8 = 3;
-/// The database, user or backup does not exist.
+/// The database, user, backup or operation does not exist.
 pub const NOT_FOUND: u8 = 4;
 /// Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
@@ -46,9 +46,10 @@ impl CliError {
         match self {
             CliError::Api(error) => match error {
                 // 422 is the service's own validation: the input, not the service, is wrong.
-                Error::Validation(_) | Error::InvalidInput { .. } | Error::Unprocessable { .. } => {
-                    USAGE
-                }
+                Error::Validation(_)
+                | Error::InvalidInput { .. }
+                | Error::Unprocessable { .. }
+                | Error::OutsideRecoveryWindow { .. } => USAGE,
                 Error::Unauthorized { .. } | Error::Forbidden { .. } => AUTH,
                 Error::NotFound { .. } => NOT_FOUND,
                 _ => FAILURE,

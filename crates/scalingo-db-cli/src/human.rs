@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Local, TimeZone as _, Utc};
 use console::{StyledObject, style};
-use scalingo_db::BackupStatus;
+use scalingo_db::{BackupStatus, OperationStatus};
 
 /// `1.00 MiB`, or `-` when the API gave no size.
 pub fn size(bytes: Option<i64>) -> String {
@@ -41,7 +41,7 @@ pub fn fields(fields: &[(&str, String)]) -> String {
 }
 
 /// Hours of the day in UTC, with the local time they are today:
-/// `00:00 UTC (01:00 local, +01:00)`.
+/// `00:00 UTC (01:00 local, +01:00)`, or `00:00 UTC` where the local time is UTC.
 pub fn utc_hours(hours: &[i32]) -> String {
     let today = Utc::now().date_naive();
     let shown: Vec<String> = hours
@@ -52,6 +52,9 @@ pub fn utc_hours(hours: &[i32]) -> String {
                 .and_then(|hour| today.and_hms_opt(hour, 0, 0))
                 .map(|at| Utc.from_utc_datetime(&at));
             match at {
+                Some(at) if at.with_timezone(&Local).offset().local_minus_utc() == 0 => {
+                    format!("{} UTC", at.format("%H:%M"))
+                }
                 Some(at) => format!(
                     "{} UTC ({} local, {})",
                     at.format("%H:%M"),
@@ -81,6 +84,31 @@ pub fn status(status: &BackupStatus) -> StyledObject<String> {
         BackupStatus::Error | BackupStatus::Cancelled => text.red().bold(),
         _ => text,
     }
+}
+
+/// An operation's status, coloured as a backup's: finished green, under way yellow, pending dim,
+/// failed red.
+pub fn operation_status(status: &OperationStatus) -> StyledObject<String> {
+    let text = style(status.to_string());
+    match status {
+        OperationStatus::Finished => text.green(),
+        OperationStatus::Running | OperationStatus::Cancelling => text.yellow(),
+        OperationStatus::Pending => text.dim(),
+        OperationStatus::Error | OperationStatus::UserError | OperationStatus::Cancelled => {
+            text.red().bold()
+        }
+        _ => text,
+    }
+}
+
+/// `2026-11-30 14:05:00 +01:00 (2026-11-30T13:05:00Z)`: the local time, and the UTC time as
+/// `--at` takes it back; one of them when the local time is UTC.
+pub fn local_and_utc(time: DateTime<Utc>) -> String {
+    let utc = time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    if time.with_timezone(&Local).offset().local_minus_utc() == 0 {
+        return utc;
+    }
+    format!("{} ({utc})", local_time(time))
 }
 
 /// A backup's name as a file name: path separators and anything unusual become `_`, so a name
@@ -123,7 +151,7 @@ mod tests {
             "ID      a\nStatus  b\n"
         );
         assert!(
-            utc_hours(&[3]).starts_with("03:00 UTC ("),
+            utc_hours(&[3]).starts_with("03:00 UTC"),
             "{}",
             utc_hours(&[3])
         );

@@ -1,4 +1,5 @@
-//! `scalingo-db`: the users and backups of Scalingo databases, from a terminal or a script.
+//! `scalingo-db`: the users, backups and restores of Scalingo databases, from a terminal or a
+//! script.
 //!
 //! `main` stays thin: parse (`args`), resolve the target (`target`, and `embedded` with the
 //! `sandbox` feature), run one command (`cmd_*`), print through `output`, and turn the outcome
@@ -7,8 +8,11 @@
 mod args;
 mod cmd_backups;
 mod cmd_database;
+mod cmd_operations;
+mod cmd_pitr;
 #[cfg(feature = "sandbox")]
 mod cmd_sandbox;
+mod cmd_schedule;
 mod cmd_schema;
 mod cmd_users;
 #[cfg(feature = "sandbox")]
@@ -21,6 +25,7 @@ mod progress;
 mod prompt;
 mod table;
 mod target;
+mod when;
 
 use std::process::ExitCode;
 
@@ -78,6 +83,16 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
         Command::Backups(command) => {
             let target = Target::connect(&cli.global).await?;
             let result = cmd_backups::run(command, &target, output).await;
+            target.finish(result, output)
+        }
+        Command::Pitr(command) => {
+            let target = Target::connect(&cli.global).await?;
+            let result = cmd_pitr::run(command, &target.db, output).await;
+            target.finish(result, output)
+        }
+        Command::Operations(command) => {
+            let target = Target::connect(&cli.global).await?;
+            let result = cmd_operations::run(command, &target.db, output).await;
             target.finish(result, output)
         }
     }

@@ -1,19 +1,20 @@
-//! Progress of the long waits, on stderr: a spinner with the status while a backup is made, a bar
-//! of bytes while an archive downloads. Drawn only on a terminal and not with `--silent` or `-q`;
-//! when stderr is a log file instead, a backup's status changes are written as lines.
+//! Progress of the long waits, on stderr: a spinner with the status while a backup is made or an
+//! operation (a restore) runs, a bar of bytes while an archive downloads. Drawn only on a terminal
+//! and not with `--silent` or `-q`; when stderr is a log file instead, status changes are written
+//! as lines.
 
 use std::time::Duration;
 
+use console::StyledObject;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scalingo_db::{Backup, Progress};
+use scalingo_db::Progress;
 
-use crate::human;
 use crate::output::Output;
 
 /// How often a spinner moves.
 const TICK: Duration = Duration::from_millis(120);
 
-/// The display of a backup being waited for.
+/// The display of a backup or an operation being waited for.
 pub struct WaitDisplay<'a> {
     bar: ProgressBar,
     output: &'a Output,
@@ -21,7 +22,7 @@ pub struct WaitDisplay<'a> {
 }
 
 impl<'a> WaitDisplay<'a> {
-    /// A spinner (or status lines, or nothing) for waiting on a backup.
+    /// A spinner (or status lines, or nothing) for waiting on a backup or an operation.
     pub fn new(output: &'a Output, silent: bool) -> WaitDisplay<'a> {
         let bar = if output.shows_progress(silent) {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -41,13 +42,9 @@ impl<'a> WaitDisplay<'a> {
         }
     }
 
-    /// The backup's status changed.
-    pub fn update(&self, backup: &Backup) {
-        let message = format!(
-            "backup {} is {}",
-            backup.id,
-            human::status(&backup.status).for_stderr()
-        );
+    /// The status of `what` (`backup 5c…`, `operation 5c…`) changed.
+    pub fn update(&self, what: &str, status: StyledObject<String>) {
+        let message = format!("{what} is {}", status.for_stderr());
         if self.log_lines {
             self.output.note(&message);
         }

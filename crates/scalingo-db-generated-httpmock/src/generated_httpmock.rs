@@ -58,6 +58,231 @@ pub mod operations {
             )
         }
     }
+    pub struct UpdateDatabaseWhen(::httpmock::When);
+    impl UpdateDatabaseWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::PATCH)
+                    .path_matches(regex::Regex::new("^/databases/[^/]*$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn database_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(&format!("^/databases/{}$", value.to_string())).unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn body(self, value: &types::UpdateDatabaseRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct UpdateDatabaseThen(::httpmock::Then);
+    impl UpdateDatabaseThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::DatabaseResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
+    pub struct GetRecoveryWindowWhen(::httpmock::When);
+    impl GetRecoveryWindowWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(inner.method(::httpmock::Method::GET).path_matches(
+                regex::Regex::new("^/databases/[^/]*/pitr/recovery_window$").unwrap(),
+            ))
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn database_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(&format!(
+                "^/databases/{}/pitr/recovery_window$",
+                value.to_string()
+            ))
+            .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetRecoveryWindowThen(::httpmock::Then);
+    impl GetRecoveryWindowThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::RecoveryWindowResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
+    pub struct RestoreDatabaseWhen(::httpmock::When);
+    impl RestoreDatabaseWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(regex::Regex::new("^/databases/[^/]*/pitr/restore$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn database_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(&format!("^/databases/{}/pitr/restore$", value.to_string()))
+                .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn body(self, value: &types::RestoreRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct RestoreDatabaseThen(::httpmock::Then);
+    impl RestoreDatabaseThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn created(self, value: &types::RestoreResponse) -> Self {
+            Self(
+                self.0
+                    .status(201u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
+    pub struct GetOperationWhen(::httpmock::When);
+    impl GetOperationWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner.method(::httpmock::Method::GET).path_matches(
+                    regex::Regex::new("^/databases/[^/]*/operations/[^/]*$").unwrap(),
+                ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn database_id(self, value: &str) -> Self {
+            let re =
+                regex::Regex::new(&format!("^/databases/{}/operations/.*$", value.to_string()))
+                    .unwrap();
+            Self(self.0.path_matches(re))
+        }
+        pub fn operation_id(self, value: &str) -> Self {
+            let re =
+                regex::Regex::new(&format!("^/databases/.*/operations/{}$", value.to_string()))
+                    .unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetOperationThen(::httpmock::Then);
+    impl GetOperationThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::OperationResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
     pub struct ListUsersWhen(::httpmock::When);
     impl ListUsersWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -765,6 +990,18 @@ pub trait MockServerExt {
     fn get_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetDatabaseWhen, operations::GetDatabaseThen);
+    fn update_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateDatabaseWhen, operations::UpdateDatabaseThen);
+    fn get_recovery_window<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRecoveryWindowWhen, operations::GetRecoveryWindowThen);
+    fn restore_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::RestoreDatabaseWhen, operations::RestoreDatabaseThen);
+    fn get_operation<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetOperationWhen, operations::GetOperationThen);
     fn list_users<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::ListUsersWhen, operations::ListUsersThen);
@@ -811,6 +1048,50 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::GetDatabaseWhen::new(when),
                 operations::GetDatabaseThen::new(then),
+            )
+        })
+    }
+    fn update_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::UpdateDatabaseWhen, operations::UpdateDatabaseThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::UpdateDatabaseWhen::new(when),
+                operations::UpdateDatabaseThen::new(then),
+            )
+        })
+    }
+    fn get_recovery_window<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetRecoveryWindowWhen, operations::GetRecoveryWindowThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetRecoveryWindowWhen::new(when),
+                operations::GetRecoveryWindowThen::new(then),
+            )
+        })
+    }
+    fn restore_database<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::RestoreDatabaseWhen, operations::RestoreDatabaseThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::RestoreDatabaseWhen::new(when),
+                operations::RestoreDatabaseThen::new(then),
+            )
+        })
+    }
+    fn get_operation<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetOperationWhen, operations::GetOperationThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetOperationWhen::new(when),
+                operations::GetOperationThen::new(then),
             )
         })
     }

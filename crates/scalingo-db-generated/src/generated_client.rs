@@ -155,6 +155,194 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    ///Set a database's periodic backup schedule
+    ///
+    ///Turns the daily periodic backup on or off, and sets its hour (UTC). The request takes one
+    ///hour; the answer lists the hours, as `get_database` does (the platform's support can set
+    ///several a day). A field left out keeps its value.
+    ///
+    ///
+    ///Sends a `PATCH` request to `/databases/{database_id}`
+    ///
+    ///Arguments:
+    ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
+    ///- `body`
+    pub async fn update_database<'a>(
+        &'a self,
+        database_id: &'a str,
+        body: &'a types::UpdateDatabaseRequest,
+    ) -> Result<ResponseValue<types::DatabaseResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/databases/{}",
+            self.baseurl,
+            encode_path(&database_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "update_database",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Get a database's point-in-time recovery window
+    ///
+    ///The span of time a point-in-time restore can go back to (PostgreSQL only: other engines
+    ///answer 400). Either end is null before the first base backup.
+    ///
+    ///
+    ///Sends a `GET` request to `/databases/{database_id}/pitr/recovery_window`
+    ///
+    ///Arguments:
+    ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
+    pub async fn get_recovery_window<'a>(
+        &'a self,
+        database_id: &'a str,
+    ) -> Result<ResponseValue<types::RecoveryWindowResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/databases/{}/pitr/recovery_window",
+            self.baseurl,
+            encode_path(&database_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_recovery_window",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Restore a database to a point in time
+    ///
+    ///Starts an operation that restores the database to `restore_time` (PostgreSQL only). The
+    ///database is stopped while it runs, and everything written after that time is lost; the
+    ///restore cannot be undone. A database that is not PostgreSQL answers 400, one already
+    ///running an operation 409, and a time outside the recovery window 422 on `restore_time`.
+    ///
+    ///
+    ///Sends a `POST` request to `/databases/{database_id}/pitr/restore`
+    ///
+    ///Arguments:
+    ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
+    ///- `body`
+    pub async fn restore_database<'a>(
+        &'a self,
+        database_id: &'a str,
+        body: &'a types::RestoreRequest,
+    ) -> Result<ResponseValue<types::RestoreResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/databases/{}/pitr/restore",
+            self.baseurl,
+            encode_path(&database_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "restore_database",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            201u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Show an operation
+    ///
+    ///A long operation on the database (a point-in-time restore, an upgrade). Poll it until its
+    ///status is `finished`, `error`, `user-error` or `cancelled`.
+    ///
+    ///
+    ///Sends a `GET` request to `/databases/{database_id}/operations/{operation_id}`
+    ///
+    ///Arguments:
+    ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
+    ///- `operation_id`: The operation's id, as a restore or a database's `current_operation_id` gives it.
+    pub async fn get_operation<'a>(
+        &'a self,
+        database_id: &'a str,
+        operation_id: &'a str,
+    ) -> Result<ResponseValue<types::OperationResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/databases/{}/operations/{}",
+            self.baseurl,
+            encode_path(&database_id.to_string()),
+            encode_path(&operation_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_operation",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     ///List database users
     ///
     ///Lists every user of the database, including the protected default user.

@@ -26,13 +26,13 @@ impl Envelope for crate::types::BackupResponse {
     type Inner = crate::types::Backup;
     fn into_inner(self) -> Self::Inner {
         match self {
-            Self::Variant0(wrapper) => wrapper.database_backup,
-            Self::Variant1(bare) => bare,
+            Self::BackupEnvelope(wrapper) => wrapper.database_backup,
+            Self::Backup(bare) => bare,
         }
     }
     /// Wrapped, as the service sends it.
     fn wrap(inner: Self::Inner) -> Self {
-        Self::Variant0(crate::types::BackupEnvelope {
+        Self::BackupEnvelope(crate::types::BackupEnvelope {
             database_backup: inner,
         })
     }
@@ -72,13 +72,13 @@ impl Envelope for crate::types::DatabaseUserResponse {
     type Inner = crate::types::DatabaseUser;
     fn into_inner(self) -> Self::Inner {
         match self {
-            Self::Variant0(wrapper) => wrapper.database_user,
-            Self::Variant1(bare) => bare,
+            Self::DatabaseUserEnvelope(wrapper) => wrapper.database_user,
+            Self::DatabaseUser(bare) => bare,
         }
     }
     /// Wrapped, as the service sends it.
     fn wrap(inner: Self::Inner) -> Self {
-        Self::Variant0(crate::types::DatabaseUserEnvelope {
+        Self::DatabaseUserEnvelope(crate::types::DatabaseUserEnvelope {
             database_user: inner,
         })
     }
@@ -92,6 +92,55 @@ impl Envelope for crate::types::DatabaseUsers {
         Self {
             database_users: inner,
         }
+    }
+}
+impl Envelope for crate::types::OperationResponse {
+    type Inner = crate::types::Operation;
+    fn into_inner(self) -> Self::Inner {
+        self.operation
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self { operation: inner }
+    }
+}
+impl Envelope for crate::types::RecoveryWindowResponse {
+    type Inner = crate::types::RecoveryWindow;
+    fn into_inner(self) -> Self::Inner {
+        self.recovery_window
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self {
+            recovery_window: inner,
+        }
+    }
+}
+impl Envelope for crate::types::RestoreRequest {
+    type Inner = ::chrono::DateTime<::chrono::offset::Utc>;
+    fn into_inner(self) -> Self::Inner {
+        self.restore_time
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self {
+            restore_time: inner,
+        }
+    }
+}
+impl Envelope for crate::types::RestoreResponse {
+    type Inner = crate::types::RestoreResponse;
+    fn into_inner(self) -> Self::Inner {
+        self
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        inner
+    }
+}
+impl Envelope for crate::types::UpdateDatabaseRequest {
+    type Inner = crate::types::DatabaseUpdate;
+    fn into_inner(self) -> Self::Inner {
+        self.database
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self { database: inner }
     }
 }
 impl Envelope for crate::types::UpdateUserPasswordRequest {

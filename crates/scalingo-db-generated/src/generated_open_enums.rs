@@ -506,6 +506,196 @@ impl<'de> ::serde::Deserialize<'de> for FeatureStatus {
         deserializer.deserialize_str(Visitor)
     }
 }
+/// What the operation does: `pitr_restore` or `upgrade`. An open set (`x-extensible-enum`):
+/// other values must be accepted.
+///
+/// Values this version does not know are kept in [`Self::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OperationType {
+    /// `pitr_restore`
+    PitrRestore,
+    /// `upgrade`
+    Upgrade,
+    /// A value this version of the contract does not list.
+    Other(::std::string::String),
+}
+impl OperationType {
+    /// The value as the API sends it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::PitrRestore => "pitr_restore",
+            Self::Upgrade => "upgrade",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for OperationType {
+    fn from(value: &str) -> Self {
+        match value {
+            "pitr_restore" => Self::PitrRestore,
+            "upgrade" => Self::Upgrade,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+impl ::std::str::FromStr for OperationType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for OperationType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for OperationType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+/// The contract's schema: a string, with the known values in `x-extensible-enum`.
+impl ::schemars::JsonSchema for OperationType {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        "OperationType".into()
+    }
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "type" : "string", "description" :
+            "What the operation does: `pitr_restore` or `upgrade`. An open set (`x-extensible-enum`):\nother values must be accepted.",
+            "x-extensible-enum" : ["pitr_restore", "upgrade"], }
+        )
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for OperationType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = OperationType;
+            fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                value: &str,
+            ) -> ::std::result::Result<OperationType, E> {
+                Ok(OperationType::from(value))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+/// Where the operation is: `pending`, `running`, `cancelling`, then `finished`, `error`,
+/// `user-error` or `cancelled`, which are final. An open set (`x-extensible-enum`): other
+/// values must be accepted.
+///
+/// Values this version does not know are kept in [`Self::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OperationStatus {
+    /// `pending`
+    Pending,
+    /// `running`
+    Running,
+    /// `finished`
+    Finished,
+    /// `error`
+    Error,
+    /// `user-error`
+    UserError,
+    /// `cancelling`
+    Cancelling,
+    /// `cancelled`
+    Cancelled,
+    /// A value this version of the contract does not list.
+    Other(::std::string::String),
+}
+impl OperationStatus {
+    /// The value as the API sends it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Finished => "finished",
+            Self::Error => "error",
+            Self::UserError => "user-error",
+            Self::Cancelling => "cancelling",
+            Self::Cancelled => "cancelled",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for OperationStatus {
+    fn from(value: &str) -> Self {
+        match value {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "finished" => Self::Finished,
+            "error" => Self::Error,
+            "user-error" => Self::UserError,
+            "cancelling" => Self::Cancelling,
+            "cancelled" => Self::Cancelled,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+impl ::std::str::FromStr for OperationStatus {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for OperationStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for OperationStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+/// The contract's schema: a string, with the known values in `x-extensible-enum`.
+impl ::schemars::JsonSchema for OperationStatus {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        "OperationStatus".into()
+    }
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Where the operation is: `pending`, `running`, `cancelling`, then `finished`, `error`,\n`user-error` or `cancelled`, which are final. An open set (`x-extensible-enum`): other\nvalues must be accepted.",
+            "x-extensible-enum" : ["pending", "running", "finished", "error",
+            "user-error", "cancelling", "cancelled"], }
+        )
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for OperationStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = OperationStatus;
+            fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: ::serde::de::Error>(
+                self,
+                value: &str,
+            ) -> ::std::result::Result<OperationStatus, E> {
+                Ok(OperationStatus::from(value))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
 /// How the password is hashed, on PostgreSQL only: `SCRAM-SHA-256` or `MD5` (both may coexist
 /// on one database). An open set (`x-extensible-enum`): other values must be accepted.
 ///

@@ -7,6 +7,14 @@ use crate::Server;
 pub enum OperationId {
     /// Show a database (`GET` `/databases/{database_id}`).
     GetDatabase,
+    /// Set a database's periodic backup schedule (`PATCH` `/databases/{database_id}`).
+    UpdateDatabase,
+    /// Get a database's point-in-time recovery window (`GET` `/databases/{database_id}/pitr/recovery_window`).
+    GetRecoveryWindow,
+    /// Restore a database to a point in time (`POST` `/databases/{database_id}/pitr/restore`).
+    RestoreDatabase,
+    /// Show an operation (`GET` `/databases/{database_id}/operations/{operation_id}`).
+    GetOperation,
     /// List database users (`GET` `/databases/{database_id}/users`).
     ListUsers,
     /// Create a user (`POST` `/databases/{database_id}/users`).
@@ -34,8 +42,12 @@ pub enum OperationId {
 }
 impl OperationId {
     /// Every operation, in the order of the contract.
-    pub const ALL: [OperationId; 13usize] = [
+    pub const ALL: [OperationId; 17usize] = [
         OperationId::GetDatabase,
+        OperationId::UpdateDatabase,
+        OperationId::GetRecoveryWindow,
+        OperationId::RestoreDatabase,
+        OperationId::GetOperation,
         OperationId::ListUsers,
         OperationId::CreateUser,
         OperationId::DeleteUser,
@@ -50,7 +62,7 @@ impl OperationId {
         OperationId::GetAddonToken,
     ];
     /// How many operations the contract has.
-    pub const COUNT: usize = 13usize;
+    pub const COUNT: usize = 17usize;
     /// Its position in [`OperationId::ALL`], for tables indexed by operation.
     pub const fn index(self) -> usize {
         self as usize
@@ -59,6 +71,10 @@ impl OperationId {
     pub const fn name(self) -> &'static str {
         match self {
             OperationId::GetDatabase => "get_database",
+            OperationId::UpdateDatabase => "update_database",
+            OperationId::GetRecoveryWindow => "get_recovery_window",
+            OperationId::RestoreDatabase => "restore_database",
+            OperationId::GetOperation => "get_operation",
             OperationId::ListUsers => "list_users",
             OperationId::CreateUser => "create_user",
             OperationId::DeleteUser => "delete_user",
@@ -77,6 +93,10 @@ impl OperationId {
     pub const fn method(self) -> &'static str {
         match self {
             OperationId::GetDatabase => "GET",
+            OperationId::UpdateDatabase => "PATCH",
+            OperationId::GetRecoveryWindow => "GET",
+            OperationId::RestoreDatabase => "POST",
+            OperationId::GetOperation => "GET",
             OperationId::ListUsers => "GET",
             OperationId::CreateUser => "POST",
             OperationId::DeleteUser => "DELETE",
@@ -95,6 +115,10 @@ impl OperationId {
     pub const fn path(self) -> &'static str {
         match self {
             OperationId::GetDatabase => "/databases/{database_id}",
+            OperationId::UpdateDatabase => "/databases/{database_id}",
+            OperationId::GetRecoveryWindow => "/databases/{database_id}/pitr/recovery_window",
+            OperationId::RestoreDatabase => "/databases/{database_id}/pitr/restore",
+            OperationId::GetOperation => "/databases/{database_id}/operations/{operation_id}",
             OperationId::ListUsers => "/databases/{database_id}/users",
             OperationId::CreateUser => "/databases/{database_id}/users",
             OperationId::DeleteUser => "/databases/{database_id}/users/{username}",
@@ -119,6 +143,10 @@ impl OperationId {
     pub const fn server(self) -> Server {
         match self {
             OperationId::GetDatabase => Server::DatabaseApi,
+            OperationId::UpdateDatabase => Server::DatabaseApi,
+            OperationId::GetRecoveryWindow => Server::DatabaseApi,
+            OperationId::RestoreDatabase => Server::DatabaseApi,
+            OperationId::GetOperation => Server::DatabaseApi,
             OperationId::ListUsers => Server::DatabaseApi,
             OperationId::CreateUser => Server::DatabaseApi,
             OperationId::DeleteUser => Server::DatabaseApi,
@@ -137,6 +165,10 @@ impl OperationId {
     pub const fn tag(self) -> &'static str {
         match self {
             OperationId::GetDatabase => "databases",
+            OperationId::UpdateDatabase => "databases",
+            OperationId::GetRecoveryWindow => "pitr",
+            OperationId::RestoreDatabase => "pitr",
+            OperationId::GetOperation => "operations",
             OperationId::ListUsers => "users",
             OperationId::CreateUser => "users",
             OperationId::DeleteUser => "users",
@@ -155,6 +187,10 @@ impl OperationId {
     pub const fn summary(self) -> &'static str {
         match self {
             OperationId::GetDatabase => "Show a database",
+            OperationId::UpdateDatabase => "Set a database's periodic backup schedule",
+            OperationId::GetRecoveryWindow => "Get a database's point-in-time recovery window",
+            OperationId::RestoreDatabase => "Restore a database to a point in time",
+            OperationId::GetOperation => "Show an operation",
             OperationId::ListUsers => "List database users",
             OperationId::CreateUser => "Create a user",
             OperationId::DeleteUser => "Delete a user",
@@ -173,6 +209,10 @@ impl OperationId {
     pub const fn security(self) -> Option<SecurityScheme> {
         match self {
             OperationId::GetDatabase => Some(SecurityScheme::DatabaseToken),
+            OperationId::UpdateDatabase => Some(SecurityScheme::DatabaseToken),
+            OperationId::GetRecoveryWindow => Some(SecurityScheme::DatabaseToken),
+            OperationId::RestoreDatabase => Some(SecurityScheme::DatabaseToken),
+            OperationId::GetOperation => Some(SecurityScheme::DatabaseToken),
             OperationId::ListUsers => Some(SecurityScheme::DatabaseToken),
             OperationId::CreateUser => Some(SecurityScheme::DatabaseToken),
             OperationId::DeleteUser => Some(SecurityScheme::DatabaseToken),
@@ -193,6 +233,10 @@ impl OperationId {
     pub const fn is_idempotent(self) -> bool {
         match self {
             OperationId::GetDatabase => true,
+            OperationId::UpdateDatabase => true,
+            OperationId::GetRecoveryWindow => true,
+            OperationId::RestoreDatabase => false,
+            OperationId::GetOperation => true,
             OperationId::ListUsers => true,
             OperationId::CreateUser => false,
             OperationId::DeleteUser => true,
@@ -226,7 +270,7 @@ impl ::std::fmt::Display for UnknownOperation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(
             f,
-            "`{}` is not an operation of the contract; known: get_database, list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
+            "`{}` is not an operation of the contract; known: get_database, update_database, get_recovery_window, restore_database, get_operation, list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
             self.0
         )
     }

@@ -3,8 +3,54 @@
 //! Rules of the JSON request bodies, one table per operation, read from openapi.yaml.
 #[allow(unused_imports)]
 use crate::rules::{ArrayRule, Check, FieldRule, IntegerRule, StringRule};
+/// The rules of the `update_database` request body.
+pub const UPDATE_DATABASE: &[FieldRule] = &[
+    FieldRule {
+        path: &["database", "periodic_backups_enabled"],
+        required: false,
+        nullable: false,
+        check: Check::Any,
+        same_as: None,
+        rule: "a boolean, or left out; never null",
+    },
+    FieldRule {
+        path: &["database", "periodic_backups_scheduled_at"],
+        required: false,
+        nullable: false,
+        check: Check::Integer(IntegerRule {
+            minimum: Some(0i64),
+            maximum: Some(23i64),
+            allowed: &[],
+        }),
+        same_as: None,
+        rule: "an hour of the day in UTC, from 0 to 23",
+    },
+];
+/// The rules of the `restore_database` request body.
+pub const RESTORE_DATABASE: &[FieldRule] = &[FieldRule {
+    path: &["restore_time"],
+    required: true,
+    nullable: false,
+    check: Check::String(StringRule {
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        format: Some("date-time"),
+        allowed: &[],
+    }),
+    same_as: None,
+    rule: "a time in RFC 3339 (UTC advised), within the recovery window",
+}];
 /// The rules of the `create_user` request body.
 pub const CREATE_USER: &[FieldRule] = &[
+    FieldRule {
+        path: &["database_user", "database_id"],
+        required: false,
+        nullable: false,
+        check: Check::Any,
+        same_as: None,
+        rule: "a string, or left out; never null",
+    },
     FieldRule {
         path: &["database_user", "name"],
         required: true,
@@ -18,6 +64,14 @@ pub const CREATE_USER: &[FieldRule] = &[
         }),
         same_as: None,
         rule: "6 to 32 lower-case letters, digits and hyphens, with no hyphen at the start or end and no two hyphens in a row",
+    },
+    FieldRule {
+        path: &["database_user", "read_only"],
+        required: false,
+        nullable: false,
+        check: Check::Any,
+        same_as: None,
+        rule: "a boolean, or left out; never null",
     },
     FieldRule {
         path: &["database_user", "password"],
@@ -50,6 +104,14 @@ pub const CREATE_USER: &[FieldRule] = &[
 ];
 /// The rules of the `update_user_password` request body.
 pub const UPDATE_USER_PASSWORD: &[FieldRule] = &[
+    FieldRule {
+        path: &["database_user", "database_id"],
+        required: false,
+        nullable: false,
+        check: Check::Any,
+        same_as: None,
+        rule: "a string, or left out; never null",
+    },
     FieldRule {
         path: &["database_user", "password"],
         required: true,

@@ -77,17 +77,17 @@ pub struct BackupEnvelope {
 )]
 #[serde(untagged)]
 pub enum BackupResponse {
-    Variant0(BackupEnvelope),
-    Variant1(Backup),
+    BackupEnvelope(BackupEnvelope),
+    Backup(Backup),
 }
 impl ::std::convert::From<BackupEnvelope> for BackupResponse {
     fn from(value: BackupEnvelope) -> Self {
-        Self::Variant0(value)
+        Self::BackupEnvelope(value)
     }
 }
 impl ::std::convert::From<Backup> for BackupResponse {
     fn from(value: Backup) -> Self {
-        Self::Variant1(value)
+        Self::Backup(value)
     }
 }
 ///The backups of a database, newest first.
@@ -218,6 +218,18 @@ pub struct DatabaseInstance {
 pub struct DatabaseResponse {
     pub database: Database,
 }
+///What to change of a database; a field left out keeps its value.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema,
+)]
+pub struct DatabaseUpdate {
+    ///Make a backup every day (or stop).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub periodic_backups_enabled: ::std::option::Option<bool>,
+    ///an hour of the day in UTC, from 0 to 23
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub periodic_backups_scheduled_at: ::std::option::Option<i32>,
+}
 ///A user of the database. The name is not constrained here: it comes from the service and the
 ///default users do not follow the rule for new names.
 #[derive(
@@ -250,17 +262,17 @@ pub struct DatabaseUserEnvelope {
 )]
 #[serde(untagged)]
 pub enum DatabaseUserResponse {
-    Variant0(DatabaseUserEnvelope),
-    Variant1(DatabaseUser),
+    DatabaseUserEnvelope(DatabaseUserEnvelope),
+    DatabaseUser(DatabaseUser),
 }
 impl ::std::convert::From<DatabaseUserEnvelope> for DatabaseUserResponse {
     fn from(value: DatabaseUserEnvelope) -> Self {
-        Self::Variant0(value)
+        Self::DatabaseUserEnvelope(value)
     }
 }
 impl ::std::convert::From<DatabaseUser> for DatabaseUserResponse {
     fn from(value: DatabaseUser) -> Self {
-        Self::Variant1(value)
+        Self::DatabaseUser(value)
     }
 }
 ///The users of a database.
@@ -333,6 +345,99 @@ pub struct NewDatabaseUser {
     ///Create a read-only user.
     #[serde(default)]
     pub read_only: bool,
+}
+///A long operation on a database.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct Operation {
+    ///When it was asked for.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///Why it failed, when it did.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub error: ::std::option::Option<::std::string::String>,
+    ///When it ended; null until then.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub finished_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///The operation's id.
+    pub id: ::std::string::String,
+    pub status: crate::OperationStatus,
+    #[serde(
+        rename = "type",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub type_: ::std::option::Option<crate::OperationType>,
+}
+///An operation's id alone.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct OperationIdResponse {
+    ///The operation's id.
+    pub operation_id: ::std::string::String,
+}
+///An operation, wrapped in `operation`.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct OperationResponse {
+    pub operation: Operation,
+}
+///The span of time a point-in-time restore can go back to.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema,
+)]
+pub struct RecoveryWindow {
+    ///The earliest time a restore can go back to; null before the first base backup.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub earliest_recoverable_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///The latest; null before the first base backup.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub latest_recoverable_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+}
+///A recovery window, wrapped in `recovery_window`.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct RecoveryWindowResponse {
+    pub recovery_window: RecoveryWindow,
+}
+///The body of `restore_database`.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct RestoreRequest {
+    ///a time in RFC 3339 (UTC advised), within the recovery window
+    pub restore_time: ::chrono::DateTime<::chrono::offset::Utc>,
+}
+///The restore's operation, wrapped in `operation` (what the service sends and the current
+///official clients decode), or only its id (what the public documentation shows). A client
+///must accept both.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+#[serde(untagged)]
+pub enum RestoreResponse {
+    Response(OperationResponse),
+    IdResponse(OperationIdResponse),
+}
+impl ::std::convert::From<OperationResponse> for RestoreResponse {
+    fn from(value: OperationResponse) -> Self {
+        Self::Response(value)
+    }
+}
+impl ::std::convert::From<OperationIdResponse> for RestoreResponse {
+    fn from(value: OperationIdResponse) -> Self {
+        Self::IdResponse(value)
+    }
+}
+///The body of `update_database`.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct UpdateDatabaseRequest {
+    pub database: DatabaseUpdate,
 }
 ///The body of `update_user_password`.
 #[derive(

@@ -99,6 +99,8 @@ impl FieldRule {
 pub enum Problem {
     /// A required field is absent or null.
     Missing,
+    /// An optional field that may be left out but not null is null.
+    Null,
     /// The value is not of the field's type.
     WrongType {
         /// What it must be: `a string`, `an integer`, `a boolean`, `an array`.
@@ -164,6 +166,7 @@ impl fmt::Display for Problem {
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         match self {
             Problem::Missing => f.write_str("is missing"),
+            Problem::Null => f.write_str("is null (leave it out instead)"),
             Problem::WrongType { expected } => write!(f, "is not {expected}"),
             Problem::TooShort { length } | Problem::TooLong { length } => {
                 write!(f, "has {length} character{}", plural(*length))
@@ -212,12 +215,16 @@ pub fn check(body: &Value, rules: &[FieldRule]) -> Vec<Violation> {
             problem,
         };
         match value {
-            None | Some(Value::Null) => {
+            None | Some(Value::Null) if rule.required => {
                 let allowed_null = value.is_some() && rule.nullable;
-                if rule.required && !allowed_null {
+                if !allowed_null {
                     violations.push(violation(Problem::Missing));
                 }
             }
+            None => {}
+            // An optional field may be left out, but not sent as null unless it is nullable.
+            Some(Value::Null) if !rule.nullable => violations.push(violation(Problem::Null)),
+            Some(Value::Null) => {}
             Some(value) => {
                 if let Err(problem) = check_value(&rule.check, value) {
                     violations.push(violation(problem));
@@ -371,7 +378,11 @@ mod tests {
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].field, "name");
         assert_eq!(violations[0].problem, Problem::TooShort { length: 2 });
-        let name_rule = tables::CREATE_USER[0].rule;
+        let name_rule = tables::CREATE_USER
+            .iter()
+            .find(|rule| rule.field() == "name")
+            .expect("a rule of the name")
+            .rule;
         assert_eq!(violations[0].rule, name_rule);
         assert_eq!(
             violations[0].to_string(),
@@ -389,6 +400,24 @@ mod tests {
             [&Problem::NotSameAs { other: "password" }]
         );
         assert_eq!(violations[0].field, "password_confirmation");
+    }
+
+    #[test]
+    fn an_optional_field_may_be_left_out_but_not_sent_null_unless_nullable() {
+        let hour = |value: Value| {
+            check(
+                &json!({"database": {"periodic_backups_scheduled_at": value}}),
+                tables::UPDATE_DATABASE,
+            )
+        };
+        assert_eq!(check(&json!({"database": {}}), tables::UPDATE_DATABASE), []);
+        assert_eq!(hour(json!(3)), []);
+        let violations = hour(Value::Null);
+        assert_eq!(
+            violations.iter().map(|v| &v.problem).collect::<Vec<_>>(),
+            [&Problem::Null]
+        );
+        assert_eq!(violations[0].field, "periodic_backups_scheduled_at");
     }
 
     /// Rules of every kind the generator emits, checked at their boundaries.

@@ -31,7 +31,8 @@ use std::fmt;
 
 use scalingo_db_generated::{
     ArchiveUrl, BackupMethod, BackupStatus, DatabaseStatus, DatabaseTypeName, FeatureStatus,
-    InstanceStatus, InstanceType, Password, PasswordEncryption, Token, types,
+    InstanceStatus, InstanceType, OperationStatus, OperationType, Password, PasswordEncryption,
+    Token, types,
 };
 use serde_json::{Value, json};
 
@@ -82,6 +83,7 @@ fn rust_types() -> Vec<RustType> {
         "DatabaseResponse" => types::DatabaseResponse,
         "DatabaseStatus" => DatabaseStatus,
         "DatabaseTypeName" => DatabaseTypeName,
+        "DatabaseUpdate" => types::DatabaseUpdate,
         "DatabaseUser" => types::DatabaseUser,
         "DatabaseUserEnvelope" => types::DatabaseUserEnvelope,
         "DatabaseUserResponse" => types::DatabaseUserResponse,
@@ -95,10 +97,20 @@ fn rust_types() -> Vec<RustType> {
         "NewDatabaseUser" => types::NewDatabaseUser,
         "NewPassword" => Password,
         "NewUserName" => String,
+        "Operation" => types::Operation,
+        "OperationIdResponse" => types::OperationIdResponse,
+        "OperationResponse" => types::OperationResponse,
+        "OperationStatus" => OperationStatus,
+        "OperationType" => OperationType,
         "Password" => Password,
         "PasswordConfirmation" => Password,
         "PasswordEncryption" => PasswordEncryption,
+        "RecoveryWindow" => types::RecoveryWindow,
+        "RecoveryWindowResponse" => types::RecoveryWindowResponse,
+        "RestoreRequest" => types::RestoreRequest,
+        "RestoreResponse" => types::RestoreResponse,
         "Token" => Token,
+        "UpdateDatabaseRequest" => types::UpdateDatabaseRequest,
         "UpdateUserPasswordRequest" => types::UpdateUserPasswordRequest,
         "UserPasswordUpdate" => types::UserPasswordUpdate,
         "UserToken" => types::UserToken,

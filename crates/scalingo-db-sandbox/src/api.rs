@@ -9,6 +9,8 @@ mod auth;
 mod backups;
 pub mod control;
 mod databases;
+mod operations;
+mod pitr;
 mod security;
 mod users;
 

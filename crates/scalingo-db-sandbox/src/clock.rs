@@ -1,8 +1,9 @@
 //! The sandbox's sense of time, injectable so that tests need not sleep.
 //!
 //! Everything the sandbox decides from the time (a backup's `created_at` and its progress from
-//! `scheduled` to `done`, the seeded periodic backup, when tokens and archive links expire, the
-//! `iat`/`exp` claims of its JWTs) reads one [`Clock`]. A test moves it forward instead of
+//! `scheduled` to `done`, the seeded periodic backup and those of each scheduled hour, an
+//! operation's progress from `pending` to `finished`, the recovery window, when tokens and archive
+//! links expire, the `iat`/`exp` claims of its JWTs) reads one [`Clock`]. A test moves it forward instead of
 //! waiting: create a backup, advance three seconds, and it is done; advance an hour, and a token
 //! has expired. Only network-like waits (a `Delay` fault) still take real time.
 

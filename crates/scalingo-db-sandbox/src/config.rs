@@ -50,6 +50,11 @@ impl DatabaseType {
         }
     }
 
+    /// Whether the engine has point-in-time recovery (PostgreSQL alone).
+    pub fn supports_pitr(self) -> bool {
+        self == DatabaseType::Postgresql
+    }
+
     /// Whether the Database API manages this engine's users (the official CLI's allow-list).
     pub fn supports_users(self) -> bool {
         matches!(
@@ -134,7 +139,7 @@ impl std::str::FromStr for DatabaseSeed {
 }
 
 /// Everything a sandbox starts with. [`Default`] gives one PostgreSQL and one Redis database, one
-/// API token, instant backups and a 1 MiB archive.
+/// API token, instant backups and operations, and a 1 MiB archive.
 ///
 /// Its `Debug` shows how many API tokens there are, never their values.
 #[derive(Clone)]
@@ -153,6 +158,10 @@ pub struct SandboxConfig {
     pub backup_scheduled_for: Duration,
     /// How long a backup then stays `running` before it is `done`.
     pub backup_running_for: Duration,
+    /// How long a new operation (a point-in-time restore) stays `pending`.
+    pub operation_pending_for: Duration,
+    /// How long an operation then stays `running` before it is `finished`.
+    pub operation_running_for: Duration,
     /// The size of every backup archive, in bytes (the archive is generated, never stored).
     pub archive_size: u64,
     /// Serve the control routes under `/_sandbox/` (faults, counters, tokens, clock; off by
@@ -182,6 +191,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("archive_link_lifetime", &self.archive_link_lifetime)
             .field("backup_scheduled_for", &self.backup_scheduled_for)
             .field("backup_running_for", &self.backup_running_for)
+            .field("operation_pending_for", &self.operation_pending_for)
+            .field("operation_running_for", &self.operation_running_for)
             .field("archive_size", &self.archive_size)
             .field("control_routes", &self.control_routes)
             .field("clock", &self.clock);
@@ -218,6 +229,8 @@ impl Default for SandboxConfig {
             archive_link_lifetime: Duration::from_secs(600),
             backup_scheduled_for: Duration::ZERO,
             backup_running_for: Duration::ZERO,
+            operation_pending_for: Duration::ZERO,
+            operation_running_for: Duration::ZERO,
             archive_size: 1024 * 1024,
             control_routes: false,
             state: None,
@@ -246,5 +259,17 @@ mod tests {
             debug.contains(DEFAULT_DATABASE),
             "the rest is shown: {debug}"
         );
+    }
+
+    #[test]
+    fn debug_shows_the_operation_timings() {
+        let config = SandboxConfig {
+            operation_pending_for: Duration::from_millis(1500),
+            operation_running_for: Duration::from_secs(7),
+            ..SandboxConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(debug.contains("operation_pending_for: 1.5s"), "{debug}");
+        assert!(debug.contains("operation_running_for: 7s"), "{debug}");
     }
 }

@@ -19,6 +19,9 @@ pub enum ApiError {
     NotFound(&'static str),
     /// 405 on a known path with another method.
     MethodNotAllowed,
+    /// 409 with a message: the database is busy with something that excludes the request (another
+    /// operation running).
+    Conflict(String),
     /// 416 for a range past the end of an archive.
     RangeNotSatisfiable(u64),
     /// 422 with messages per field.
@@ -45,6 +48,7 @@ impl IntoResponse for ApiError {
         let (status, body) = match self {
             ApiError::BadRequest(text) => (StatusCode::BAD_REQUEST, message(text)),
             ApiError::Unauthorized(text) => (StatusCode::UNAUTHORIZED, message(text)),
+            ApiError::Conflict(text) => (StatusCode::CONFLICT, message(text)),
             ApiError::Internal(text) => (StatusCode::INTERNAL_SERVER_ERROR, message(text)),
             ApiError::NotFound(resource) => (
                 StatusCode::NOT_FOUND,

@@ -39,6 +39,12 @@ pub struct GetDatabasePath {
     /// `{database_id}`.
     pub database_id: String,
 }
+/// The path parameters of `update_database`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct UpdateDatabasePath {
+    /// `{database_id}`.
+    pub database_id: String,
+}
 /// The operations tagged `databases`: the sandbox answers each in a method.
 pub trait DatabasesApi: Send + Sync + 'static {
     /// `get_database`: Show a database (`GET /databases/{database_id}`).
@@ -46,6 +52,52 @@ pub trait DatabasesApi: Send + Sync + 'static {
         &self,
         request: Request<GetDatabasePath>,
     ) -> impl Future<Output = Result<scalingo_db_generated::types::Database, ApiError>> + Send;
+    /// `update_database`: Set a database's periodic backup schedule (`PATCH /databases/{database_id}`).
+    fn update_database(
+        &self,
+        request: Request<UpdateDatabasePath, scalingo_db_generated::types::DatabaseUpdate>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::Database, ApiError>> + Send;
+}
+/// The path parameters of `get_recovery_window`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct GetRecoveryWindowPath {
+    /// `{database_id}`.
+    pub database_id: String,
+}
+/// The path parameters of `restore_database`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct RestoreDatabasePath {
+    /// `{database_id}`.
+    pub database_id: String,
+}
+/// The operations tagged `pitr`: the sandbox answers each in a method.
+pub trait PitrApi: Send + Sync + 'static {
+    /// `get_recovery_window`: Get a database's point-in-time recovery window (`GET /databases/{database_id}/pitr/recovery_window`).
+    fn get_recovery_window(
+        &self,
+        request: Request<GetRecoveryWindowPath>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::RecoveryWindow, ApiError>> + Send;
+    /// `restore_database`: Restore a database to a point in time (`POST /databases/{database_id}/pitr/restore`).
+    fn restore_database(
+        &self,
+        request: Request<RestoreDatabasePath, ::chrono::DateTime<::chrono::offset::Utc>>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::RestoreResponse, ApiError>> + Send;
+}
+/// The path parameters of `get_operation`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct GetOperationPath {
+    /// `{database_id}`.
+    pub database_id: String,
+    /// `{operation_id}`.
+    pub operation_id: String,
+}
+/// The operations tagged `operations`: the sandbox answers each in a method.
+pub trait OperationsApi: Send + Sync + 'static {
+    /// `get_operation`: Show an operation (`GET /databases/{database_id}/operations/{operation_id}`).
+    fn get_operation(
+        &self,
+        request: Request<GetOperationPath>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::Operation, ApiError>> + Send;
 }
 /// The path parameters of `list_users`.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -203,9 +255,9 @@ pub trait AuthApi: Send + Sync + 'static {
 /// Every operation of the contract and its handler on the contract's method.
 pub fn routes<A>(api: Arc<A>) -> Vec<(OperationId, MethodRouter)>
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
-    let mut routes = Vec::with_capacity(13usize);
+    let mut routes = Vec::with_capacity(17usize);
     {
         let api = Arc::clone(&api);
         routes.push((
@@ -217,6 +269,66 @@ where
                       headers: HeaderMap,
                       body: Bytes| async move {
                     get_database(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::UpdateDatabase,
+            on(
+                MethodFilter::PATCH,
+                move |path: Result<Path<UpdateDatabasePath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Bytes| async move {
+                    update_database(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::GetRecoveryWindow,
+            on(
+                MethodFilter::GET,
+                move |path: Result<Path<GetRecoveryWindowPath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Bytes| async move {
+                    get_recovery_window(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::RestoreDatabase,
+            on(
+                MethodFilter::POST,
+                move |path: Result<Path<RestoreDatabasePath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Bytes| async move {
+                    restore_database(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::GetOperation,
+            on(
+                MethodFilter::GET,
+                move |path: Result<Path<GetOperationPath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Bytes| async move {
+                    get_operation(&*api, path, query, headers, body).await
                 },
             ),
         ));
@@ -409,7 +521,7 @@ async fn get_database<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -439,6 +551,169 @@ where
         .await;
     outcome.unwrap_or_else(|error| error.into_response())
 }
+/// Serves `update_database`.
+async fn update_database<A>(
+    api: &A,
+    path: Result<Path<UpdateDatabasePath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[("database_id", path.database_id.as_str())],
+        )?;
+        let body = crate::http::json_body::<
+            scalingo_db_generated::types::UpdateDatabaseRequest,
+        >(&body, scalingo_db_generated::rules::tables::UPDATE_DATABASE)?
+            .into_inner();
+        let answer = api.update_database(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::DatabaseResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
+/// Serves `get_recovery_window`.
+async fn get_recovery_window<A>(
+    api: &A,
+    path: Result<Path<GetRecoveryWindowPath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[("database_id", path.database_id.as_str())],
+        )?;
+        let _ = body;
+        let body = ();
+        let answer = api.get_recovery_window(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::RecoveryWindowResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
+/// Serves `restore_database`.
+async fn restore_database<A>(
+    api: &A,
+    path: Result<Path<RestoreDatabasePath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[("database_id", path.database_id.as_str())],
+        )?;
+        let body = crate::http::json_body::<
+            scalingo_db_generated::types::RestoreRequest,
+        >(&body, scalingo_db_generated::rules::tables::RESTORE_DATABASE)?
+            .into_inner();
+        let answer = api.restore_database(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                201u16,
+                &<scalingo_db_generated::types::RestoreResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
+/// Serves `get_operation`.
+async fn get_operation<A>(
+    api: &A,
+    path: Result<Path<GetOperationPath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[
+                ("database_id", path.database_id.as_str()),
+                ("operation_id", path.operation_id.as_str()),
+            ],
+        )?;
+        let _ = body;
+        let body = ();
+        let answer = api.get_operation(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::OperationResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
 /// Serves `list_users`.
 async fn list_users<A>(
     api: &A,
@@ -448,7 +723,7 @@ async fn list_users<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -487,7 +762,7 @@ async fn create_user<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -528,7 +803,7 @@ async fn delete_user<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -566,7 +841,7 @@ async fn update_user_password<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -610,7 +885,7 @@ async fn reset_user_password<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -652,7 +927,7 @@ async fn list_backups<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -691,7 +966,7 @@ async fn create_backup<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -730,7 +1005,7 @@ async fn get_backup<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -772,7 +1047,7 @@ async fn get_backup_archive_url<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -814,7 +1089,7 @@ async fn download_backup_archive<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
@@ -849,7 +1124,7 @@ async fn exchange_api_token<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let path = ();
@@ -884,7 +1159,7 @@ async fn get_addon_token<A>(
     body: Bytes,
 ) -> Response
 where
-    A: Security + DatabasesApi + UsersApi + BackupsApi + AuthApi,
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;

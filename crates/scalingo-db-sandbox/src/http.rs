@@ -81,6 +81,7 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     } else {
         serde_json::from_slice(body).map_err(bad_json)?
     };
+    objects_where_the_rules_say(&value, rules)?;
     let violations = rules::check(&value, rules);
     if !violations.is_empty() {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -93,6 +94,45 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
         return Err(ApiError::Unprocessable(errors));
     }
     serde_path_to_error::deserialize(value).map_err(bad_json)
+}
+
+/// A 400 when the body, or an object the `rules` reach into, is there but not an object: serde
+/// would read a struct from an array (`{"database": [true, 3]}`) as readily as from an object.
+fn objects_where_the_rules_say(body: &Value, rules: &[FieldRule]) -> Result<(), ApiError> {
+    for rule in rules {
+        for depth in 0..rule.path.len() {
+            let parent = &rule.path[..depth];
+            let found = parent.iter().try_fold(body, |value, key| value.get(key));
+            match found {
+                // Absent, or the empty body: what is missing is the rules' to say.
+                None | Some(Value::Null | Value::Object(_)) => {}
+                Some(other) => {
+                    let at = if parent.is_empty() {
+                        "the body".to_owned()
+                    } else {
+                        parent.join(".")
+                    };
+                    return Err(bad_json(format!(
+                        "{at}: invalid type: {}, expected an object",
+                        json_kind(other)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `sequence`, `string`, ...: a JSON value's kind as serde names it.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "sequence",
+        Value::Object(_) => "map",
+    }
 }
 
 /// The 400 for a body that is not JSON or not of the expected shape, worded as the service words
@@ -136,7 +176,7 @@ pub fn public_base(headers: &HeaderMap, fallback: &str) -> String {
 mod tests {
     use super::*;
     use scalingo_db_generated::rules::tables;
-    use scalingo_db_generated::types::CreateUserRequest;
+    use scalingo_db_generated::types::{CreateUserRequest, UpdateDatabaseRequest};
 
     fn headers(authorization: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -218,6 +258,32 @@ mod tests {
             matches!(&refused, Err(ApiError::Unprocessable(errors)) if errors.contains_key("name")),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn an_array_where_the_contract_has_an_object_is_a_400_that_names_it() {
+        for (body, at) in [
+            (
+                &br#"{"database": [null, null]}"#[..],
+                "database: invalid type: sequence",
+            ),
+            (
+                br#"[{"periodic_backups_enabled": true}]"#,
+                "the body: invalid type: sequence",
+            ),
+            (br#"{"database": "on"}"#, "database: invalid type: string"),
+        ] {
+            let refused = json_body::<UpdateDatabaseRequest>(
+                &Bytes::copy_from_slice(body),
+                tables::UPDATE_DATABASE,
+            );
+            assert_eq!(
+                refused.map(drop),
+                Err(ApiError::BadRequest(format!(
+                    "There was a problem in the JSON you submitted: {at}, expected an object"
+                ))),
+            );
+        }
     }
 
     #[test]

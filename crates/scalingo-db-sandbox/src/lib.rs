@@ -3,8 +3,10 @@
 //! It serves every operation of the contract (routes and traits are generated from it, bodies
 //! are the generated types), enforces the same rules as the contract (the generated rule
 //! tables), issues and checks tokens like the real platform, moves backups from `scheduled` to
-//! `done`, and streams generated `.tar.gz` archives of any size with `Range` support. Tests can
-//! inject faults, count requests, and move its [`Clock`] instead of waiting.
+//! `done`, makes periodic backups at each database's scheduled UTC hour of its clock, restores
+//! PostgreSQL databases to a point in time through operations that go `pending` → `running` →
+//! `finished`, and streams generated `.tar.gz` archives of any size with `Range` support. Tests
+//! can inject faults, count requests, and move its [`Clock`] instead of waiting.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {

@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
-use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DatabaseSeed, Sandbox, SandboxConfig, SandboxState};
+use scalingo_db_sandbox::{
+    Clock, DEFAULT_API_TOKEN, DatabaseSeed, Sandbox, SandboxConfig, SandboxState,
+};
 
-/// An in-memory Scalingo Database API (users and backups) that follows openapi.yaml.
+/// An in-memory Scalingo Database API (users, backups, schedule, point-in-time recovery) that
+/// follows openapi.yaml.
 // No `Debug`: it would print the API tokens.
 #[derive(Parser)]
 #[command(version, about)]
@@ -44,6 +47,14 @@ struct Args {
     #[arg(long, default_value_t = 3000)]
     backup_running_ms: u64,
 
+    /// How long a new operation (a point-in-time restore) stays `pending`, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    operation_pending_ms: u64,
+
+    /// How long an operation then stays `running`, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    operation_running_ms: u64,
+
     /// The size of backup archives, in bytes; accepts the suffixes K, M and G (powers of 1024).
     #[arg(long, default_value = "8M", value_parser = parse_size)]
     archive_size: u64,
@@ -59,6 +70,12 @@ struct Args {
     /// Lifetime of archive links, in seconds.
     #[arg(long, default_value_t = 600)]
     archive_link_lifetime: u64,
+
+    /// Start the sandbox's clock at this time (RFC 3339) and keep it still, but for
+    /// `POST /_sandbox/clock` (with --enable-control): for tests whose times must not move, or
+    /// must fall in a given recovery window. Default: the system's clock.
+    #[arg(long, value_name = "TIME")]
+    frozen_at: Option<chrono::DateTime<chrono::Utc>>,
 
     /// Serve the control routes under /_sandbox/ (faults, counters, tokens, clock).
     #[arg(long)]
@@ -117,6 +134,8 @@ async fn main() -> ExitCode {
     let mut config = SandboxConfig {
         backup_scheduled_for: Duration::from_millis(args.backup_scheduled_ms),
         backup_running_for: Duration::from_millis(args.backup_running_ms),
+        operation_pending_for: Duration::from_millis(args.operation_pending_ms),
+        operation_running_for: Duration::from_millis(args.operation_running_ms),
         archive_size: args.archive_size,
         user_token_lifetime: Duration::from_secs(args.user_token_lifetime),
         database_token_lifetime: Duration::from_secs(args.database_token_lifetime),
@@ -124,6 +143,9 @@ async fn main() -> ExitCode {
         control_routes: args.enable_control,
         ..SandboxConfig::default()
     };
+    if let Some(start) = args.frozen_at {
+        config.clock = Clock::manual(start);
+    }
     if !args.databases.is_empty() {
         config.databases = args.databases;
     }

@@ -33,11 +33,17 @@ impl Service {
         }
     }
 
-    /// The store, locked for one short step of a request (never across an `.await`).
+    /// The store, locked for one short step of a request (never across an `.await`), with the
+    /// periodic backups due by now made ([`Store::catch_up`]). Every use of the store (every
+    /// operation, control route and [`crate::Sandbox`] method) comes through here, so periodic
+    /// backups appear at their hours of the clock with no timer: the first look after an hour has
+    /// passed finds its backup, created at that hour.
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A poisoned lock only means another request panicked mid-step; a test sandbox must keep
         // answering.
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store.catch_up(self.clock.now());
+        store
     }
 
     /// The sandbox's clock.

@@ -1,6 +1,6 @@
 //! The sandbox's state as a file: what a later run (of the binary with `--state-file`, or of a
-//! command-line tool using an embedded sandbox) needs to find the same databases, users and
-//! backups. Tokens are not kept: they are short-lived and reissued.
+//! command-line tool using an embedded sandbox) needs to find the same databases, users, backups,
+//! backup schedules and operations. Tokens are not kept: they are short-lived and reissued.
 //!
 //! The file is the store's own data written with serde, so there is no second shape to keep in
 //! step. Passwords are kept as the store keeps them, salted SHA-256, never in clear.
@@ -168,6 +168,14 @@ mod tests {
             database.backups[0].created_at.to_rfc3339(),
             "2026-03-01T12:00:00.123+00:00"
         );
+        // Fields added since take their defaults: backups every day at midnight UTC, counted
+        // from the first use (nothing retroactive), and no operation.
+        assert_eq!(database.schedule, crate::store::Schedule::default());
+        assert!(database.schedule.enabled);
+        assert_eq!(database.schedule.hours, [0]);
+        assert_eq!(database.schedule.made_up_to, None);
+        assert!(database.operations.is_empty());
+        assert_eq!(database.created_at, None);
 
         // Written again, it reads the same (hashes in lower case).
         state.save(&path).expect("save");
@@ -177,6 +185,40 @@ mod tests {
             "{text}"
         );
         assert_eq!(SandboxState::load(&path).expect("load"), Some(state));
+    }
+
+    #[test]
+    fn the_schedule_and_operations_are_kept_in_the_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("state.json");
+        let mut state = Store::new(SandboxConfig::default()).state().clone();
+        let now = chrono::Utc::now();
+        let database = &mut state.databases[0];
+        database.update_schedule(Some(false), Some(7), now);
+        database.operations.push(crate::store::Operation::restore(
+            now,
+            now - chrono::TimeDelta::hours(2),
+        ));
+        state.save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        for key in [
+            "\"schedule\"",
+            "\"made_up_to\"",
+            "\"operations\"",
+            "\"pitr_restore\"",
+        ] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        let loaded = SandboxState::load(&path).expect("load").expect("a state");
+        assert_eq!(loaded, state);
+        let database = &loaded.databases[0];
+        assert!(!database.schedule.enabled);
+        assert_eq!(database.schedule.hours, [7]);
+        assert_eq!(database.schedule.made_up_to, Some(now));
+        assert_eq!(
+            database.operations[0].restore_time,
+            Some(now - chrono::TimeDelta::hours(2))
+        );
     }
 
     #[test]

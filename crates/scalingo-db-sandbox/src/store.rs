@@ -1,12 +1,15 @@
-//! What the sandbox knows: its databases (each with its users and backups, in
-//! [`crate::SandboxState`], which is also what a state file holds), the tokens it issued, and the
-//! configuration they follow. The operations (in `api/`) decide; the store holds the data and the
+//! What the sandbox knows: its databases (each with its users, backups, backup schedule and
+//! operations, in [`crate::SandboxState`], which is also what a state file holds), the tokens it
+//! issued, and the configuration they follow. The operations (in `api/`) decide; the store holds the data and the
 //! lookups they share, and answers its own refusals (404 for what does not exist).
 
 mod auth;
 mod backups;
 mod databases;
 mod hex;
+mod operations;
+pub mod pitr;
+mod schedule;
 mod users;
 
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
@@ -14,6 +17,8 @@ use scalingo_db_generated::BackupMethod;
 use serde::{Deserialize, Serialize};
 
 pub use backups::{Backup, Lifecycle};
+pub use operations::{Operation, OperationLifecycle};
+pub use schedule::Schedule;
 #[cfg(test)]
 pub use users::GENERATED_PASSWORD_LEN;
 pub use users::{User, random_password};
@@ -54,6 +59,13 @@ pub struct Database {
     pub users: Vec<User>,
     /// Its backups, oldest first (listed newest first).
     pub backups: Vec<Backup>,
+    /// Its periodic backups' schedule, and up to when they were made (the default, on at
+    /// midnight UTC, for state files written before the sandbox kept it).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Its long operations (point-in-time restores), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<Operation>,
 }
 
 impl Store {
@@ -113,6 +125,11 @@ impl Store {
         Lifecycle::of(&self.config)
     }
 
+    /// The phases of every operation.
+    pub fn operation_lifecycle(&self) -> OperationLifecycle {
+        OperationLifecycle::of(&self.config)
+    }
+
     /// The archive of `backup`: generated from its id, never stored.
     pub fn archive(&self, backup: &Backup) -> Archive {
         Archive::new(self.config.archive_size, fnv(&backup.id))
@@ -153,6 +170,8 @@ impl Database {
             created_at: Some(now.trunc_subsecs(3) - SEEDED_DATABASE_AGE),
             users: Vec::new(),
             backups: Vec::new(),
+            schedule: Schedule::starting(now),
+            operations: Vec::new(),
         };
         let default_user = database.default_user_name();
         if seed.kind.supports_users() {
@@ -182,6 +201,15 @@ impl Database {
         let digits = fnv(&self.id) % 9000 + 1000;
         format!("{}_{digits}", self.app.replace('-', "_"))
     }
+}
+
+/// A random 24-hex-digit id, like the service's ids of backups and operations.
+pub fn random_id() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..24)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// A stable 24-hex-digit id derived from `text`, like the service's internal ids.

@@ -48,6 +48,12 @@ impl Running {
     }
 }
 
+/// The JSON answer of `request`.
+async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let response = request.send().await.expect("the sandbox answers");
+    response.json().await.expect("JSON")
+}
+
 /// An HTTP client whose requests fail rather than hang when the binary stops answering.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -393,4 +399,81 @@ fn each_request_is_logged_with_its_route_template_and_no_token() {
     ] {
         assert!(!log.contains(secret), "{what} is in the log: {log}");
     }
+}
+
+#[test]
+fn the_operation_phases_are_set_in_milliseconds() {
+    let database = scalingo_db_sandbox::DEFAULT_DATABASE;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Pending for no time and running ten minutes: running at once; running for no time: done.
+    for (running_ms, expected) in [("600000", "running"), ("0", "finished")] {
+        let (running, banner) = start(&[
+            "--operation-pending-ms",
+            "0",
+            "--operation-running-ms",
+            running_ms,
+        ]);
+        let (base, token) = base_and_token(&banner);
+        let status = runtime.block_on(async {
+            let client = client();
+            let db_api = format!("{base}/api/databases/{database}");
+            let window = json_of(
+                client
+                    .get(format!("{db_api}/pitr/recovery_window"))
+                    .bearer_auth(&token),
+            )
+            .await;
+            let earliest = window["recovery_window"]["earliest_recoverable_at"].clone();
+            assert!(earliest.is_string(), "{window}");
+            let created = json_of(
+                client
+                    .post(format!("{db_api}/pitr/restore"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({ "restore_time": earliest })),
+            )
+            .await;
+            let id = created["operation"]["id"].as_str().expect("an id");
+            let shown = json_of(
+                client
+                    .get(format!("{db_api}/operations/{id}"))
+                    .bearer_auth(&token),
+            )
+            .await;
+            shown["operation"]["status"].clone()
+        });
+        assert_eq!(status, expected, "--operation-running-ms {running_ms}");
+        stop(running, "TERM");
+    }
+}
+
+#[test]
+fn a_frozen_clock_stands_at_the_time_given() {
+    let database = scalingo_db_sandbox::DEFAULT_DATABASE;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (running, banner) = start(&["--frozen-at", "2026-08-06T00:00:00Z"]);
+    let (base, token) = base_and_token(&banner);
+    let windows = runtime.block_on(async {
+        let client = client();
+        let url = format!("{base}/api/databases/{database}/pitr/recovery_window");
+        let mut windows = Vec::new();
+        for _ in 0..2 {
+            let window = json_of(client.get(&url).bearer_auth(&token)).await;
+            windows.push(window["recovery_window"].clone());
+        }
+        windows
+    });
+    // Now is the frozen time, however long the requests took; the seeded backup, 20 hours
+    // before it, opens the window.
+    let expected = serde_json::json!({
+        "earliest_recoverable_at": "2026-08-05T04:00:00Z",
+        "latest_recoverable_at": "2026-08-06T00:00:00Z",
+    });
+    assert_eq!(windows, [expected.clone(), expected]);
+    stop(running, "TERM");
 }

@@ -10,7 +10,8 @@
 //! or `SCALINGO_DB_TOKEN` (a database token) in the environment, and optionally
 //! `SCALINGO_REGION` (default `osc-fr1`), it runs the same steps against the real API: it creates
 //! and deletes a user named `quickstart-<digits>`, asks for one manual backup and downloads it to
-//! the system's temporary directory (then removes the file).
+//! the system's temporary directory (then removes the file), and reads the backup schedule and
+//! the recovery window. It restores only the sandbox: a restore loses what was written since.
 
 #![allow(
     clippy::print_stdout,
@@ -29,9 +30,26 @@ use scalingo_db_sandbox::{
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Held until the end: dropping it stops the in-process sandbox.
-    let (db, _sandbox) = connect().await?;
+    let (db, sandbox) = connect().await?;
     let users = db.users();
     let backups = db.backups();
+
+    step("Show the database");
+    let database = db.show().await?;
+    let or_unknown = |value: Option<String>| value.unwrap_or_else(|| "?".to_owned());
+    println!(
+        "  {} {}, {}, plan {}",
+        or_unknown(database.type_name.as_ref().map(ToString::to_string)),
+        or_unknown(database.readable_version.clone()),
+        or_unknown(database.status.as_ref().map(ToString::to_string)),
+        or_unknown(database.plan.clone()),
+    );
+    let schedule = backups.schedule().await?;
+    println!(
+        "  daily backups: {}, at {:?} (hours, UTC)",
+        if schedule.enabled { "on" } else { "off" },
+        schedule.hours_utc
+    );
 
     step("List the database's users");
     for user in users.list().await? {
@@ -119,6 +137,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     std::fs::remove_file(&downloaded.path)?;
 
+    step("Read the point-in-time recovery window (PostgreSQL)");
+    match db.pitr().window().await {
+        Ok(window) => println!(
+            "  from {} to {}",
+            rfc3339(window.earliest_recoverable_at),
+            rfc3339(window.latest_recoverable_at)
+        ),
+        Err(Error::Refused { message, .. }) => println!("  not for this database: {message:?}"),
+        Err(error) => return Err(error.into()),
+    }
+
+    if sandbox.is_some() {
+        step("Restore the sandbox's database to a minute ago and follow the operation");
+        let at = chrono::Utc::now() - chrono::TimeDelta::minutes(1);
+        let operation = db.pitr().restore(at).await?;
+        let finished = db
+            .operations()
+            .wait(&operation.id)
+            .options(options)
+            .on_change(|operation| println!("  {} is {}", operation.id, operation.status))
+            .await?;
+        println!("  restored to {} ({})", rfc3339(Some(at)), finished.status);
+    }
+
     step("Done");
     Ok(())
 }
@@ -154,6 +196,8 @@ async fn connect() -> Result<(Database, Option<Sandbox>), Box<dyn std::error::Er
     let config = SandboxConfig {
         backup_scheduled_for: Duration::from_millis(500),
         backup_running_for: Duration::from_millis(1500),
+        operation_pending_for: Duration::from_millis(500),
+        operation_running_for: Duration::from_millis(1500),
         archive_size: 8 * 1024 * 1024,
         ..SandboxConfig::default()
     };
@@ -172,6 +216,14 @@ async fn connect() -> Result<(Database, Option<Sandbox>), Box<dyn std::error::Er
         client.database_of(DEFAULT_APP, DEFAULT_DATABASE),
         Some(sandbox),
     ))
+}
+
+/// A time as RFC 3339 to the second, or `none yet`.
+fn rfc3339(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(
+        || "none yet".to_owned(),
+        |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 fn step(title: &str) {

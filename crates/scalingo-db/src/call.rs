@@ -98,6 +98,12 @@ impl<'a, T: Send + 'a> Call<'a, T> {
         self
     }
 
+    /// The call with the options of another it is part of (a call made by a call).
+    pub(crate) fn with_options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Sends the call; the value comes with what the service answered besides.
     pub fn with_meta(self) -> impl Future<Output = Result<(T, ResponseMeta)>> + Send + 'a {
         (self.run)(self.options).map(|outcome| outcome.map(|(value, meta)| (value, meta.into())))

@@ -8,6 +8,8 @@ use scalingo_db_generated::{OperationId, Region};
 use crate::backups::Backups;
 use crate::call::Call;
 use crate::error::Result;
+use crate::operations::Operations;
+use crate::pitr::Pitr;
 use crate::transport::never;
 use crate::users::Users;
 use crate::{Client, DatabaseInfo, Token};
@@ -108,8 +110,18 @@ impl Database {
         Users::new(self)
     }
 
-    /// Its backups.
+    /// Its backups, and their schedule.
     pub fn backups(&self) -> Backups<'_> {
         Backups::new(self)
+    }
+
+    /// Its point-in-time recovery (PostgreSQL only).
+    pub fn pitr(&self) -> Pitr<'_> {
+        Pitr::new(self)
+    }
+
+    /// Its long operations (a restore, an upgrade).
+    pub fn operations(&self) -> Operations<'_> {
+        Operations::new(self)
     }
 }

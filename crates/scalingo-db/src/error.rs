@@ -18,7 +18,7 @@ use scalingo_db_generated::types;
 
 use crate::redact;
 use crate::validation::ValidationError;
-use crate::{Backup, BackupStatus};
+use crate::{Backup, BackupStatus, Operation};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -204,6 +204,44 @@ pub enum Error {
     BackupFailed {
         /// The backup, as last seen.
         backup: Box<Backup>,
+    },
+
+    /// An operation (a restore, an upgrade) was still under way when the time given to wait for
+    /// it ran out.
+    #[error(
+        "operation {} was still {} after {}",
+        operation.id,
+        operation.status,
+        seconds(*waited)
+    )]
+    OperationTimedOut {
+        /// The operation, as last seen.
+        operation: Box<Operation>,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+
+    /// An operation ended in `error`, `user-error` or `cancelled`.
+    #[error("operation {} ended {}{}", operation.id, operation.status, detail(&operation.error))]
+    OperationFailed {
+        /// The operation, as last seen.
+        operation: Box<Operation>,
+    },
+
+    /// A point-in-time restore was asked for a time the recovery window does not hold; nothing was
+    /// sent.
+    #[error(
+        "{} is outside the recovery window{}; nothing was sent",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        window_text(earliest, latest)
+    )]
+    OutsideRecoveryWindow {
+        /// The time asked for.
+        at: chrono::DateTime<chrono::Utc>,
+        /// The window's earliest time, if it has one.
+        earliest: Option<chrono::DateTime<chrono::Utc>>,
+        /// The window's latest time, if it has one.
+        latest: Option<chrono::DateTime<chrono::Utc>>,
     },
 
     /// A backup archive cannot be downloaded or is not what it should be.
@@ -525,6 +563,20 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
     match retry_after {
         Some(delay) => format!("retry in {}", seconds(*delay)),
         None => "retry later".to_owned(),
+    }
+}
+
+fn window_text(
+    earliest: &Option<chrono::DateTime<chrono::Utc>>,
+    latest: &Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let time =
+        |at: &chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match (earliest, latest) {
+        (Some(earliest), Some(latest)) => format!(", {} to {}", time(earliest), time(latest)),
+        (Some(earliest), None) => format!(", from {}", time(earliest)),
+        (None, Some(latest)) => format!(", until {}", time(latest)),
+        (None, None) => " (there is none yet: no base backup has ended)".to_owned(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! A typed, validated client for the [Scalingo Database API]: the users and backups of hosted
-//! databases.
+//! A typed, validated client for the [Scalingo Database API]: the users, backups (and their daily
+//! schedule) and point-in-time restores of hosted databases.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), scalingo_db::Error> {
@@ -17,6 +17,11 @@
 //!
 //! let backup = db.backups().create().await?;
 //! println!("backup {} is {}", backup.id, backup.status);
+//!
+//! // PostgreSQL: back to an hour ago, checked against the recovery window before it is sent.
+//! let at = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+//! let restore = db.pitr().restore(at).await?;
+//! db.operations().wait(&restore.id).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -43,8 +48,11 @@ mod clock;
 mod database;
 mod download;
 mod error;
+mod operations;
+mod pitr;
 mod redact;
 mod retry;
+mod schedule;
 mod transport;
 mod users;
 mod validation;
@@ -59,7 +67,10 @@ pub use clock::{Clock, SystemClock};
 pub use database::Database;
 pub use download::{Download, DownloadTo, Downloaded, Progress, Streamed};
 pub use error::{ArchiveProblem, Error, Result, TransportError};
+pub use operations::{OperationWait, Operations};
+pub use pitr::{Pitr, check_restore_time};
 pub use retry::RetryPolicy;
+pub use schedule::Schedule;
 pub use users::{NewUser, Users, check_password};
 pub use validation::{Problem, Validation, ValidationError, Violation};
 pub use wait::{Wait, WaitOptions};
@@ -69,18 +80,20 @@ pub use wait::{Wait, WaitOptions};
 pub use scalingo_db_generated::types::Database as DatabaseInfo;
 pub use scalingo_db_generated::types::{
     Backup, DatabaseFeature, DatabaseInstance, DatabaseUser, DbmsAttributes, MaintenanceWindow,
+    Operation, RecoveryWindow,
 };
 pub use scalingo_db_generated::{
     ArchiveUrl, BackupMethod, BackupStatus, DatabaseStatus, DatabaseTypeName, FeatureStatus,
-    InstanceStatus, InstanceType, OperationId, Password, PasswordEncryption, Region, Server, Token,
-    UnknownRegion,
+    InstanceStatus, InstanceType, OperationId, OperationStatus, OperationType, Password,
+    PasswordEncryption, Region, Server, Token, UnknownRegion,
 };
 
 /// The request bodies of the contract, for building one by hand (see
 /// [`Users::create_from_request`]).
 pub mod requests {
     pub use scalingo_db_generated::types::{
-        CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
+        CreateUserRequest, DatabaseUpdate, NewDatabaseUser, RestoreRequest, UpdateDatabaseRequest,
+        UpdateUserPasswordRequest, UserPasswordUpdate,
     };
 }
 

@@ -15,6 +15,8 @@ mod errors;
 mod help;
 mod interrupt;
 mod output_modes;
+mod restore;
 mod sandbox_state;
+mod schedule;
 mod schema;
 mod users;

@@ -65,6 +65,19 @@ fn run_with_json(work: &Workdir, command: &str) -> Run {
             vec![done(), "-o".into(), "schema.tgz".into(), "--silent".into()],
             String::new(),
         ),
+        "backups schedule" => (vec!["--at".into(), "4 UTC".into()], String::new()),
+        "pitr window" => (vec![], String::new()),
+        "pitr restore" | "operations show" | "operations wait" => {
+            let at = vec!["--at".into(), "-1m".into(), "--yes".into()];
+            if command == "pitr restore" {
+                (at, String::new())
+            } else {
+                let mut restore = vec!["pitr".to_owned(), "restore".to_owned()];
+                restore.extend(at);
+                restore.push("--wait".into());
+                (vec![id_of(&work.json(&restore))], String::new())
+            }
+        }
         other => panic!("`scalingo-db schema` lists `{other}`, which this test does not run yet"),
     };
     let mut command_line = vec!["--json".to_owned()];
@@ -87,9 +100,14 @@ fn what_every_command_prints_with_json_matches_the_schema_it_announces() {
             "backups create",
             "backups download",
             "backups list",
+            "backups schedule",
             "backups show",
             "backups wait",
             "database show",
+            "operations show",
+            "operations wait",
+            "pitr restore",
+            "pitr window",
             "users create",
             "users delete",
             "users list",

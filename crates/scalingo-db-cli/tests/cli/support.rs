@@ -179,6 +179,10 @@ impl Workdir {
             r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+00:00",
             "YYYY-MM-DD hh:mm:ss +00:00",
         );
+        settings.add_filter(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
+            "YYYY-MM-DDThh:mm:ssZ",
+        );
         settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "YYYY-MM-DD hh:mm");
         settings.add_filter(r"(?m)^    [A-Za-z0-9]{24,64}$", "    [GENERATED PASSWORD]");
         for path in [

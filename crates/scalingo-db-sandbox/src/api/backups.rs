@@ -62,9 +62,10 @@ impl BackupsApi for Service {
         &self,
         request: Request<CreateBackupPath>,
     ) -> Result<BackupView, ApiError> {
-        // The service reports milliseconds.
-        let now = self.clock().now().trunc_subsecs(3);
         let mut store = self.store();
+        // Read once the store has made the periodic backups due (see `Service::store`), so that
+        // this one comes after them. The service reports milliseconds.
+        let now = store.now().trunc_subsecs(3);
         let lifecycle = store.lifecycle();
         let database = store.database_mut(&request.path.database_id)?;
         if database

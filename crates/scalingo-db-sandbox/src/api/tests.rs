@@ -384,3 +384,175 @@ async fn users_are_created_once_and_the_protected_one_is_left_alone() {
         (404, &json!("database_user"))
     );
 }
+
+#[tokio::test]
+async fn the_schedule_is_set_and_shown_and_periodic_backups_appear_at_its_hour() {
+    let clock = Clock::manual(start());
+    let sandbox = Harness::new(SandboxConfig {
+        clock: clock.clone(),
+        backup_scheduled_for: Duration::from_secs(1),
+        backup_running_for: Duration::from_secs(2),
+        database_token_lifetime: Duration::from_secs(30 * 86_400),
+        ..SandboxConfig::default()
+    });
+    let (status, body) = sandbox
+        .api(
+            Method::PATCH,
+            "",
+            Some(json!({"database": {"periodic_backups_scheduled_at": 13}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"]["periodic_backups_enabled"], true);
+    assert_eq!(
+        body["database"]["periodic_backups_scheduled_at"],
+        json!([13])
+    );
+
+    let (status, refused) = sandbox
+        .api(
+            Method::PATCH,
+            "",
+            Some(json!({"database": {"periodic_backups_scheduled_at": 24}})),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["errors"]["periodic_backups_scheduled_at"][0]
+            .as_str()
+            .is_some_and(|message| message.contains("from 0 to 23")),
+        "{refused}"
+    );
+
+    // 12:00:00.250 + 59 min 59.75 s is 13:00 exactly: the backup is there, created at the hour,
+    // scheduled, and refuses a manual one until it is done.
+    clock.advance(Duration::from_millis(3_599_750));
+    let (_, listed) = sandbox.api(Method::GET, "/backups", None).await;
+    let newest = &listed["database_backups"][0];
+    assert_eq!(newest["method"], "periodic", "{listed}");
+    assert_eq!(newest["created_at"], "2026-03-01T13:00:00Z");
+    assert_eq!(newest["status"], "scheduled");
+    let (status, _) = sandbox.api(Method::POST, "/backups", None).await;
+    assert_eq!(status, 400, "a periodic backup is running");
+    clock.advance(Duration::from_secs(3));
+    let (status, _) = sandbox.api(Method::POST, "/backups", None).await;
+    assert_eq!(status, 201);
+
+    let (_, shown) = sandbox
+        .api(
+            Method::PATCH,
+            "",
+            Some(json!({"database": {"periodic_backups_enabled": false}})),
+        )
+        .await;
+    assert_eq!(shown["database"]["periodic_backups_enabled"], false);
+    assert_eq!(
+        shown["database"]["periodic_backups_scheduled_at"],
+        json!([13])
+    );
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let (_, listed) = sandbox.api(Method::GET, "/backups", None).await;
+    assert_eq!(listed["database_backups"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn a_restore_answers_its_pending_operation_and_refuses_what_the_service_refuses() {
+    let clock = Clock::manual(start());
+    let sandbox = Harness::new(SandboxConfig {
+        clock: clock.clone(),
+        operation_pending_for: Duration::from_secs(1),
+        operation_running_for: Duration::from_secs(5),
+        ..SandboxConfig::default()
+    });
+    let (status, window) = sandbox
+        .api(Method::GET, "/pitr/recovery_window", None)
+        .await;
+    assert_eq!(status, 200, "{window}");
+    assert_eq!(
+        window,
+        json!({"recovery_window": {
+            "earliest_recoverable_at": "2026-02-28T16:00:00.250Z",
+            "latest_recoverable_at": "2026-03-01T12:00:00.250Z",
+        }})
+    );
+
+    let restore = |time: &str| json!({ "restore_time": time });
+    let (status, refused) = sandbox
+        .api(
+            Method::POST,
+            "/pitr/restore",
+            Some(restore("2026-02-28T16:00:00.249Z")),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        refused,
+        json!({"errors": {"restore_time": [
+            "is outside the recovery window (2026-02-28T16:00:00Z to 2026-03-01T12:00:00Z)"
+        ]}})
+    );
+
+    let (status, created) = sandbox
+        .api(
+            Method::POST,
+            "/pitr/restore",
+            Some(restore("2026-03-01T10:00:00+02:00")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let operation = &created["operation"];
+    assert_eq!(operation["type"], "pitr_restore");
+    assert_eq!(operation["status"], "pending");
+    assert_eq!(operation["created_at"], "2026-03-01T12:00:00.250Z");
+    assert!(created.get("operation_id").is_none(), "{created}");
+    let id = operation["id"].as_str().expect("an id").to_owned();
+    assert!(
+        id.len() == 24 && id.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "{id}"
+    );
+
+    let (status, refused) = sandbox
+        .api(
+            Method::POST,
+            "/pitr/restore",
+            Some(restore("2026-03-01T11:00:00Z")),
+        )
+        .await;
+    assert_eq!(
+        (status, refused),
+        (
+            409,
+            json!({"error": "another operation is running on this database"})
+        )
+    );
+    let (_, shown) = sandbox.api(Method::GET, "", None).await;
+    assert_eq!(shown["database"]["status"], "restoring");
+    assert_eq!(shown["database"]["current_operation_id"], json!(id));
+    assert_eq!(
+        shown["database"]["first_pitr_backup"],
+        "2026-02-28T16:00:00.250Z"
+    );
+
+    clock.advance(Duration::from_secs(6));
+    let (status, finished) = sandbox
+        .api(Method::GET, &format!("/operations/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(finished["operation"]["status"], "finished");
+    assert_eq!(
+        finished["operation"]["finished_at"],
+        "2026-03-01T12:00:06.250Z"
+    );
+    let (_, shown) = sandbox.api(Method::GET, "", None).await;
+    assert_eq!(shown["database"]["status"], "running");
+    assert!(
+        shown["database"]
+            .get("current_operation_id")
+            .is_none_or(Value::is_null)
+    );
+
+    let (status, missing) = sandbox
+        .api(Method::GET, "/operations/0123456789abcdef01234567", None)
+        .await;
+    assert_eq!((status, &missing["resource"]), (404, &json!("operation")));
+}

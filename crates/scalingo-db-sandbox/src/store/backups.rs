@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::Rng as _;
 use scalingo_db_generated::types;
 use scalingo_db_generated::{BackupMethod, BackupStatus};
 use serde::{Deserialize, Serialize};
 
-use super::Database;
+use super::{Database, random_id};
 use crate::archive::Archive;
 use crate::config::SandboxConfig;
 use crate::error::ApiError;
@@ -53,12 +52,9 @@ impl Lifecycle {
 impl Backup {
     /// A new backup with a random id, named after `resource` (the default user) and its time.
     pub fn new(resource: &str, created_at: DateTime<Utc>, method: BackupMethod) -> Self {
-        let id: String = (0..24)
-            .map(|_| char::from_digit(rand::rng().random_range(0..16), 16).unwrap_or('0'))
-            .collect();
         Backup {
             name: format!("{}_{resource}", created_at.format("%Y%m%d%H%M%S")),
-            id,
+            id: random_id(),
             created_at,
             method,
         }

@@ -1,6 +1,6 @@
-//! A database as the Database API describes it: what the sandbox keeps of it (its engine, app and
-//! creation time) and what it makes up the way the platform sets it (a plan, a version, an
-//! instance, a maintenance window), stable from run to run.
+//! A database as the Database API describes it: what the sandbox keeps of it (its engine, app,
+//! creation time, backup schedule and operations) and what it makes up the way the platform sets
+//! it (a plan, a version, an instance, a maintenance window), stable from run to run.
 
 use chrono::{DateTime, Utc};
 use scalingo_db_generated::types::{
@@ -10,16 +10,28 @@ use scalingo_db_generated::{
     DatabaseStatus, DatabaseTypeName, FeatureStatus, InstanceStatus, InstanceType,
 };
 
-use super::{Database, fnv, hex_id};
+use super::{Database, Lifecycle, OperationLifecycle, fnv, hex_id};
 use crate::config::DatabaseType;
 
-/// The hour of the day (UTC) of a seeded database's periodic backups: about 01:00 in Paris, as
-/// the platform schedules them by default.
-pub const DEFAULT_BACKUP_HOUR: i32 = 0;
-
 impl Database {
-    /// The database as `get_database` answers it at `now`.
-    pub fn view(&self, now: DateTime<Utc>) -> DatabaseView {
+    /// The database as `get_database` answers it at `now`: `restoring` while an operation is
+    /// under way (which it names), and for PostgreSQL the start of its recovery window.
+    pub fn view(
+        &self,
+        lifecycle: Lifecycle,
+        operations: OperationLifecycle,
+        now: DateTime<Utc>,
+    ) -> DatabaseView {
+        let current_operation = self.current_operation(operations, now);
+        let status = match current_operation {
+            Some(_) => DatabaseStatus::Restoring,
+            None => DatabaseStatus::Running,
+        };
+        let first_pitr_backup = if self.kind.supports_pitr() {
+            self.recovery_window(lifecycle, now).earliest_recoverable_at
+        } else {
+            None
+        };
         let kind = self.kind.name();
         let resource_id = self.default_user_name();
         let host = format!("{}.{kind}.sandbox.localhost", resource_id.replace('_', "-"));
@@ -34,7 +46,7 @@ impl Database {
             created_at: Some(self.created_at(now)),
             encryption_at_rest: Some(true),
             plan: Some(format!("{kind}-sandbox")),
-            status: Some(DatabaseStatus::Running),
+            status: Some(status),
             type_id: Some(hex_id(kind)),
             type_name: Some(DatabaseTypeName::from(kind)),
             version_id: Some(hex_id(&format!("{kind}:{version}"))),
@@ -50,17 +62,17 @@ impl Database {
                 private_ip: Some(format!("10.0.{}.{}", fnv(&self.id) % 250, 10)),
             }],
             features: features(self.kind),
-            current_operation_id: None,
+            current_operation_id: current_operation.map(|operation| operation.id.clone()),
             cluster: Some(false),
-            periodic_backups_enabled: Some(true),
-            periodic_backups_scheduled_at: vec![DEFAULT_BACKUP_HOUR],
+            periodic_backups_enabled: Some(self.schedule.enabled),
+            periodic_backups_scheduled_at: self.schedule.hours.clone(),
             maintenance_window: Some(MaintenanceWindow {
                 weekday_utc: i32::try_from(fnv(&self.app) % 7).ok(),
                 starting_hour_utc: Some(21),
                 duration_in_hour: Some(8),
             }),
             mongo_repl_set_name,
-            first_pitr_backup: None,
+            first_pitr_backup,
             flags: Vec::new(),
         }
     }

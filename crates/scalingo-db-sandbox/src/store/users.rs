@@ -199,6 +199,8 @@ mod tests {
             created_at: None,
             users: Vec::new(),
             backups: Vec::new(),
+            schedule: Default::default(),
+            operations: Vec::new(),
         };
         for name in ["b", "c", "a"] {
             database.insert_user(User::new(name.to_owned(), "p", false, false));
