@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::args::parse_duration;
 use crate::cmd_schedule::{self, ScheduleArgs, ScheduleJson};
 use crate::cmd_schema::JsonOutput;
-use crate::exit::CliError;
+use crate::exit::{CliError, unsure};
 use crate::human;
 use crate::interrupt::{interruptible, leaving};
 use crate::output::Output;
@@ -119,7 +119,7 @@ pub async fn run(
             let backup = interruptible(db.backups().create())
                 .await
                 .map_err(|error| {
-                    leaving(error, || {
+                    unsure(error, || {
                         "the request may have reached the API: `scalingo-db backups list` shows \
                          whether a backup started"
                             .to_owned()

@@ -7,7 +7,7 @@ use scalingo_db::{Database, Operation, RecoveryWindow, check_restore_time};
 use crate::cmd_backups::WaitArgs;
 use crate::cmd_operations;
 use crate::cmd_schema::JsonOutput;
-use crate::exit::CliError;
+use crate::exit::{CliError, unsure};
 use crate::interrupt::{interruptible, leaving};
 use crate::output::Output;
 use crate::{human, prompt, when};
@@ -79,7 +79,7 @@ pub async fn run(command: PitrCommand, db: &Database, output: &Output) -> Result
                 ));
             }
             let operation = interruptible(db.pitr().restore(at)).await.map_err(|error| {
-                leaving(error, || {
+                unsure(error, || {
                     "the request may have reached the API: `scalingo-db database show` names the \
                      operation under way"
                         .to_owned()

@@ -6,7 +6,7 @@ use crate::output::Output;
 
 /// `sandbox reset`: the next `--sandbox` run starts with a fresh sandbox.
 pub fn reset(output: &Output) -> Result<(), CliError> {
-    let (file, existed) = embedded::reset()?;
+    let (file, existed) = embedded::reset(output)?;
     if existed {
         output.outcome(&format!("Cleared the sandbox: removed {}.", file.display()))
     } else {

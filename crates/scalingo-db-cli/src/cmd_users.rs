@@ -5,11 +5,11 @@ use clap::{Args, Subcommand};
 use scalingo_db::{Database, DatabaseUser, NewUser, check_password};
 
 use crate::cmd_schema::JsonOutput;
-use crate::exit::CliError;
+use crate::exit::{CliError, unsure};
 use crate::human;
-use crate::interrupt::{interruptible, leaving};
+use crate::interrupt::interruptible;
 use crate::output::Output;
-use crate::prompt::{self, NewPassword};
+use crate::prompt::{self, IfEmpty};
 use crate::table::Table;
 
 /// `scalingo-db users …`
@@ -31,7 +31,7 @@ pub enum UsersCommand {
         password: PasswordSource,
     },
 
-    /// Set a user's password. Asks for it (leave it empty to let the server generate one).
+    /// Set a user's password. Asks for it (`reset-password` has the server generate one).
     UpdatePassword {
         /// The user's name.
         name: String,
@@ -60,8 +60,8 @@ pub enum UsersCommand {
 /// Where a password comes from: a hidden prompt, or stdin.
 #[derive(Debug, Args)]
 pub struct PasswordSource {
-    /// Read the password from the first line of stdin instead of prompting; an empty line (or no
-    /// input) lets the server generate one.
+    /// Read the password from stdin, its only line, instead of prompting; with `create`, an empty
+    /// line (or no input) lets the server generate one.
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -87,19 +87,21 @@ pub async fn run(command: UsersCommand, db: &Database, output: &Output) -> Resul
             let user = NewUser::new(&name).read_only(read_only);
             // A bad name is refused before anyone types a password for it.
             user.check()?;
-            let user = match prompt::new_password(&password, |password| {
+            let user = match prompt::new_password(&password, IfEmpty::Generate, |password| {
                 user.clone().password(password.clone()).check()
             })? {
-                NewPassword::Given(password) => user.password(password),
-                NewPassword::Generated => user,
+                Some(password) => user.password(password),
+                None => user,
             };
             let created = interruptible(db.users().create(user))
                 .await
                 .map_err(|error| {
-                    leaving(error, || {
+                    unsure(error, || {
                         format!(
-                            "the request may have reached the API: `scalingo-db users list` shows \
-                             whether user {name} exists"
+                            "the request may have reached the API, and user {name} may exist \
+                             with a password nobody has seen: `scalingo-db users list` shows \
+                             whether it does, and `scalingo-db users reset-password {name}` then \
+                             gives it one"
                         )
                     })
                 })?;
@@ -116,12 +118,15 @@ pub async fn run(command: UsersCommand, db: &Database, output: &Output) -> Resul
         }
         UsersCommand::UpdatePassword { name, password } => {
             changeable_user(db, &name).await?;
-            let updated = match prompt::new_password(&password, check_password)? {
-                NewPassword::Given(password) => {
-                    interruptible(db.users().update_password(&name, password)).await?
-                }
-                NewPassword::Generated => interruptible(db.users().reset_password(&name)).await?,
-            };
+            let password = prompt::new_password(&password, IfEmpty::Refuse, check_password)?
+                .ok_or_else(|| {
+                    CliError::Usage(
+                        "no password given (stdin is empty); `scalingo-db users reset-password` \
+                         has the server generate one"
+                            .to_owned(),
+                    )
+                })?;
+            let updated = interruptible(db.users().update_password(&name, password)).await?;
             if output.json() {
                 return output.object(&updated);
             }

@@ -36,6 +36,14 @@ pub enum CliError {
     Failed(String),
     /// Ctrl-C; the text says what was left behind, if anything.
     Interrupted(Option<String>),
+    /// A failure after which the API may have done what was asked (see [`unsure`]), with how
+    /// to find out.
+    Unsure {
+        /// The failure.
+        error: Box<CliError>,
+        /// How to find out what happened.
+        hint: String,
+    },
     /// stdout was closed by its reader (`… | head`): stop quietly, as a filter should.
     BrokenPipe,
 }
@@ -59,6 +67,7 @@ impl CliError {
             CliError::NotFound(_) => NOT_FOUND,
             CliError::Failed(_) => FAILURE,
             CliError::Interrupted(_) => INTERRUPTED,
+            CliError::Unsure { error, .. } => error.exit_code(),
             CliError::BrokenPipe => SUCCESS,
         }
     }
@@ -70,6 +79,26 @@ impl CliError {
         } else {
             CliError::Failed(format!("{what}: {error}"))
         }
+    }
+}
+
+/// `error`, with `hint` when it leaves unknown whether the API did what was asked: Ctrl-C, or an
+/// answer lost, cut, late, unreadable or a server's failure, after the request may have reached
+/// it. A change that may have been made must not be taken for one that was not (nor tried again
+/// blindly: the CLI never sends a creating request twice).
+pub fn unsure(error: CliError, hint: impl FnOnce() -> String) -> CliError {
+    match error {
+        CliError::Interrupted(None) => CliError::Interrupted(Some(hint())),
+        CliError::Api(
+            Error::Timeout { .. }
+            | Error::Transport { .. }
+            | Error::Decode { .. }
+            | Error::Server { .. },
+        ) => CliError::Unsure {
+            error: Box::new(error),
+            hint: hint(),
+        },
+        error => error,
     }
 }
 
@@ -104,6 +133,7 @@ impl fmt::Display for CliError {
             | CliError::Failed(message) => f.write_str(message),
             CliError::Interrupted(None) => f.write_str("interrupted"),
             CliError::Interrupted(Some(left)) => write!(f, "interrupted; {left}"),
+            CliError::Unsure { error, hint } => write!(f, "{error}\nhint: {hint}"),
             CliError::BrokenPipe => f.write_str("stdout was closed"),
         }
     }

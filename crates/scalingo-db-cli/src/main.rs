@@ -17,6 +17,7 @@ mod cmd_schema;
 mod cmd_users;
 #[cfg(feature = "sandbox")]
 mod embedded;
+mod escape;
 mod exit;
 mod human;
 mod interrupt;
@@ -71,27 +72,27 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
         }
         Command::Schema { command } => cmd_schema::run(&command, output),
         Command::Database(command) => {
-            let target = Target::connect(&cli.global).await?;
+            let target = Target::connect(&cli.global, output).await?;
             let result = cmd_database::run(command, &target.db, output).await;
             target.finish(result, output)
         }
         Command::Users(command) => {
-            let target = Target::connect(&cli.global).await?;
+            let target = Target::connect(&cli.global, output).await?;
             let result = cmd_users::run(command, &target.db, output).await;
             target.finish(result, output)
         }
         Command::Backups(command) => {
-            let target = Target::connect(&cli.global).await?;
+            let target = Target::connect(&cli.global, output).await?;
             let result = cmd_backups::run(command, &target, output).await;
             target.finish(result, output)
         }
         Command::Pitr(command) => {
-            let target = Target::connect(&cli.global).await?;
+            let target = Target::connect(&cli.global, output).await?;
             let result = cmd_pitr::run(command, &target.db, output).await;
             target.finish(result, output)
         }
         Command::Operations(command) => {
-            let target = Target::connect(&cli.global).await?;
+            let target = Target::connect(&cli.global, output).await?;
             let result = cmd_operations::run(command, &target.db, output).await;
             target.finish(result, output)
         }

@@ -2,7 +2,8 @@
 //! `--json` stdout carries the API's objects and nothing else; with `-o -` it carries the archive
 //! and everything else moves to stderr; `-q` keeps only errors and the data asked for; colours
 //! follow `--color`, NO_COLOR and whether each stream is a terminal; a closed pipe ends the
-//! command quietly.
+//! command quietly; what the server wrote never reaches a terminal as control characters
+//! (`escape.rs`).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,7 @@ use scalingo_db::Password;
 use serde::Serialize;
 
 use crate::args::{ColorChoice, GlobalArgs};
+use crate::escape::for_terminal;
 use crate::exit::CliError;
 
 /// Where and how to print.
@@ -132,6 +134,7 @@ impl Output {
             write_stderr(text);
             return Ok(());
         }
+        let text = for_terminal(text);
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())
@@ -142,7 +145,9 @@ impl Output {
 
 /// stderr is where failures are reported: a failure to write there cannot be reported anywhere.
 fn write_stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(for_terminal(text).as_bytes());
 }
 
 fn with_newline(text: &str) -> String {

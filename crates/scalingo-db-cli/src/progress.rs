@@ -9,6 +9,7 @@ use console::StyledObject;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scalingo_db::Progress;
 
+use crate::escape::for_terminal;
 use crate::output::Output;
 
 /// How often a spinner moves.
@@ -44,7 +45,7 @@ impl<'a> WaitDisplay<'a> {
 
     /// The status of `what` (`backup 5c…`, `operation 5c…`) changed.
     pub fn update(&self, what: &str, status: StyledObject<String>) {
-        let message = format!("{what} is {}", status.for_stderr());
+        let message = for_terminal(&format!("{what} is {}", status.for_stderr())).into_owned();
         if self.log_lines {
             self.output.note(&message);
         }

@@ -26,9 +26,9 @@ fn user_agent() -> String {
 
 impl Target {
     /// Resolves the options into a database; with `--sandbox`, starts the embedded sandbox first.
-    pub async fn connect(global: &GlobalArgs) -> Result<Target, CliError> {
+    pub async fn connect(global: &GlobalArgs, output: &Output) -> Result<Target, CliError> {
         if global.sandbox {
-            return Target::sandbox(global).await;
+            return Target::sandbox(global, output).await;
         }
         let addon = global.addon.clone().ok_or_else(|| {
             CliError::Usage(
@@ -90,13 +90,13 @@ impl Target {
     /// `--sandbox`: the embedded sandbox's own token flow; the environment's tokens, which belong
     /// to real accounts, are neither used nor sent there.
     #[cfg(feature = "sandbox")]
-    async fn sandbox(global: &GlobalArgs) -> Result<Target, CliError> {
-        use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE};
+    async fn sandbox(global: &GlobalArgs, output: &Output) -> Result<Target, CliError> {
+        use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE};
 
-        let embedded = crate::embedded::Embedded::start().await?;
+        let embedded = crate::embedded::Embedded::start(output).await?;
         let mut builder = Client::builder()
             .all_servers_at(embedded.sandbox().base_url())
-            .api_token(DEFAULT_API_TOKEN)
+            .api_token(embedded.api_token())
             .user_agent(user_agent());
         if let Some(clock) = embedded.client_clock() {
             builder = builder.clock(clock);
@@ -114,7 +114,7 @@ impl Target {
 
     /// `--sandbox` without the embedded sandbox: say how to get one.
     #[cfg(not(feature = "sandbox"))]
-    async fn sandbox(_: &GlobalArgs) -> Result<Target, CliError> {
+    async fn sandbox(_: &GlobalArgs, _: &Output) -> Result<Target, CliError> {
         Err(CliError::Usage(WITHOUT_SANDBOX.to_owned()))
     }
 }

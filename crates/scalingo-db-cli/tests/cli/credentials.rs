@@ -3,63 +3,12 @@
 //! printed where it was not asked for, even at `-vv`. The CLI talks to a sandbox served by this
 //! test process, on loopback, through the URL variables a setup other than Scalingo's would set.
 
-use scalingo_db_sandbox::{
-    DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig,
-};
+use scalingo_db_sandbox::{DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE};
 
-use crate::support::{PASSWORD, Run, Runs as _, Workdir, id_of};
+use crate::support::{PASSWORD, Remote, Run, Runs as _, Workdir, id_of};
 
 /// A token of the right shape that the sandbox does not know, easy to spot in any output.
 const WRONG_API_TOKEN: &str = "tk-us-SENTINEL-wrong-0000000000000000000000";
-
-/// A sandbox served on its own runtime, which keeps answering while a test blocks on the CLI.
-struct Remote {
-    sandbox: Sandbox,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Remote {
-    fn start() -> Remote {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let sandbox = runtime
-            .block_on(Sandbox::start(SandboxConfig::default()))
-            .expect("the sandbox starts");
-        Remote {
-            sandbox,
-            _runtime: runtime,
-        }
-    }
-
-    /// `scalingo-db <args>` pointed at this sandbox, with no credentials yet.
-    fn cli(&self, work: &Workdir, args: &[&str]) -> assert_cmd::Command {
-        let mut command = work.cli(args);
-        command
-            .env("SCALINGO_DB_API_URL", self.sandbox.database_api_url())
-            .env("SCALINGO_AUTH_URL", self.sandbox.base_url())
-            .env("SCALINGO_API_URL", self.sandbox.base_url());
-        command
-    }
-
-    /// `… --app sandbox-app --addon <database> <args>` with an API token.
-    fn with_api_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
-        self.cli(work, &["--app", DEFAULT_APP, "--addon", DEFAULT_DATABASE])
-            .args(args)
-            .env("SCALINGO_API_TOKEN", token)
-            .run()
-    }
-
-    /// `… --addon <database> <args>` with a database token, and no app.
-    fn with_database_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
-        self.cli(work, &["--addon", DEFAULT_DATABASE])
-            .args(args)
-            .env("SCALINGO_DB_TOKEN", token)
-            .run()
-    }
-}
 
 /// Neither stream of `run` shows `token`.
 #[track_caller]

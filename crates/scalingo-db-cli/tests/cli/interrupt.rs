@@ -2,12 +2,10 @@
 //! (130) and say what it left behind, instead of dying silently or ignoring the signal; the
 //! embedded sandbox must still save what the run changed and release its lock.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{Workdir, wait_within};
+use crate::support::{Workdir, stderr_lines, wait_within};
 
 /// How long the CLI may take to report a first status, and then to stop once interrupted.
 const BOUND: Duration = Duration::from_secs(20);
@@ -49,13 +47,7 @@ fn interrupt_when_waiting(work: &Workdir, args: &[&str]) -> Result<Interrupted, 
         .stderr(Stdio::piped())
         .spawn()
         .expect("scalingo-db starts");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (lines, received) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let (received, reader) = stderr_lines(&mut child);
 
     let Ok(first_line) = received.recv_timeout(BOUND) else {
         let _ = child.kill();

@@ -13,6 +13,7 @@ mod database;
 mod download;
 mod errors;
 mod help;
+mod hostile;
 mod interrupt;
 mod output_modes;
 mod restore;

@@ -3,10 +3,13 @@
 //! show everything the CLI printed, and the snapshot filters for what changes from run to run.
 
 use std::ffi::OsStr;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox, SandboxConfig};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -306,5 +309,67 @@ pub fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
             panic!("scalingo-db did not end within {bound:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The lines `child` writes on its (piped) stderr, as they come, read on a thread that ends with
+/// the child's stderr (join it to know everything was read).
+pub fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    (received, reader)
+}
+
+/// A sandbox served on its own runtime, which keeps answering while a test blocks on the CLI.
+pub struct Remote {
+    pub sandbox: Sandbox,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Remote {
+    pub fn start() -> Remote {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let sandbox = runtime
+            .block_on(Sandbox::start(SandboxConfig::default()))
+            .expect("the sandbox starts");
+        Remote {
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+
+    /// `scalingo-db <args>` pointed at this sandbox, with no credentials yet.
+    pub fn cli(&self, work: &Workdir, args: &[&str]) -> assert_cmd::Command {
+        let mut command = work.cli(args);
+        command
+            .env("SCALINGO_DB_API_URL", self.sandbox.database_api_url())
+            .env("SCALINGO_AUTH_URL", self.sandbox.base_url())
+            .env("SCALINGO_API_URL", self.sandbox.base_url());
+        command
+    }
+
+    /// `… --app sandbox-app --addon <database> <args>` with an API token.
+    pub fn with_api_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
+        self.cli(work, &["--app", DEFAULT_APP, "--addon", DEFAULT_DATABASE])
+            .args(args)
+            .env("SCALINGO_API_TOKEN", token)
+            .run()
+    }
+
+    /// `… --addon <database> <args>` with a database token, and no app.
+    pub fn with_database_token(&self, work: &Workdir, token: &str, args: &[&str]) -> Run {
+        self.cli(work, &["--addon", DEFAULT_DATABASE])
+            .args(args)
+            .env("SCALINGO_DB_TOKEN", token)
+            .run()
     }
 }

@@ -173,22 +173,6 @@ fn updating_a_password_from_stdin_prints_no_password() {
 }
 
 #[test]
-fn updating_a_password_with_empty_stdin_shows_the_one_the_server_generated() {
-    let work = Workdir::new();
-    let _snapshots = work.snapshot_settings().bind_to_scope();
-    work.create_user("app-writer");
-
-    let run = work
-        .run_with_stdin(
-            ["users", "update-password", "app-writer", "--password-stdin"],
-            "\n",
-        )
-        .expect(0);
-    assert_snapshot!("users_update_password_generated", run.stdout);
-    generated_password(&run.stdout);
-}
-
-#[test]
 fn resetting_a_password_shows_the_new_one_once() {
     let work = Workdir::new();
     let _snapshots = work.snapshot_settings().bind_to_scope();
