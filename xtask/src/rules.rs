@@ -115,10 +115,14 @@ impl Check {
 /// Builds the token stream of the rule tables.
 pub fn generate(contract: &Contract) -> anyhow::Result<TokenStream> {
     let mut tables = Vec::new();
+    let mut all = Vec::new();
     for operation in &contract.operations {
         let Some(body) = &operation.request_body else {
             continue;
         };
+        let id = &operation.id;
+        let name = Ident::new(&id.to_uppercase(), Span::call_site());
+        all.push(quote!((#id, #name)));
         let mut fields = Vec::new();
         collect_object(
             &contract.spec,
@@ -136,6 +140,8 @@ pub fn generate(contract: &Contract) -> anyhow::Result<TokenStream> {
         #[allow(unused_imports)]
         use crate::rules::{ArrayRule, Check, FieldRule, IntegerRule, StringRule};
         #(#tables)*
+        /// Every table, by the operation whose body it checks.
+        pub const ALL: &[(&str, &[FieldRule])] = &[#(#all),*];
     })
 }
 

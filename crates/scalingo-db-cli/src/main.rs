@@ -19,6 +19,8 @@ mod cmd_users;
 mod embedded;
 mod escape;
 mod exit;
+#[cfg(test)]
+mod fuzz;
 mod human;
 mod interrupt;
 mod output;

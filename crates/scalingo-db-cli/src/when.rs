@@ -102,11 +102,15 @@ pub fn parse_time(text: &str, now: &ZonedDateTime) -> Result<DateTime<Utc>, Stri
             .map_err(|error| format!("`{text}`: {error}"))?
             .timestamp()
     };
-    DateTime::from_timestamp(
-        timestamp.as_second(),
-        timestamp.subsec_nanosecond().unsigned_abs(),
-    )
-    .ok_or_else(|| format!("`{text}` is out of range"))
+    // jiff signs both parts of a time before 1970 (-1.5 s is -1 s and -0.5 s); chrono counts
+    // nanoseconds forward from a floored second.
+    let nanoseconds = timestamp.as_nanosecond();
+    let seconds = i64::try_from(nanoseconds.div_euclid(1_000_000_000)).ok();
+    let subsecond = u32::try_from(nanoseconds.rem_euclid(1_000_000_000)).ok();
+    seconds
+        .zip(subsecond)
+        .and_then(|(seconds, subsecond)| DateTime::from_timestamp(seconds, subsecond))
+        .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
 /// The zone named `name` (`UTC`, or from the system's database), or the local one.
@@ -206,6 +210,11 @@ mod tests {
         assert_eq!(utc("-2h"), Ok("2026-11-30T13:00:00+00:00".to_owned()));
         assert_eq!(utc("-90m"), Ok("2026-11-30T13:30:00+00:00".to_owned()));
         assert_eq!(utc("-1d"), Ok("2026-11-29T15:00:00+00:00".to_owned()));
+        // Before 1970, with a fraction of a second (found by fuzzing).
+        assert_eq!(
+            utc("1969-12-31T23:59:58.5Z"),
+            Ok("1969-12-31T23:59:58.500+00:00".to_owned())
+        );
         assert!(
             utc("yesterday")
                 .expect_err("refused")

@@ -141,3 +141,10 @@ pub const UPDATE_USER_PASSWORD: &[FieldRule] = &[
         rule: "24 to 64 characters",
     },
 ];
+/// Every table, by the operation whose body it checks.
+pub const ALL: &[(&str, &[FieldRule])] = &[
+    ("update_database", UPDATE_DATABASE),
+    ("restore_database", RESTORE_DATABASE),
+    ("create_user", CREATE_USER),
+    ("update_user_password", UPDATE_USER_PASSWORD),
+];

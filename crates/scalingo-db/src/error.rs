@@ -462,8 +462,13 @@ pub(crate) fn header_text(value: &reqwest::header::HeaderValue) -> Option<String
 /// Maps a non-success answer to a variant, decoding the service's JSON error when there is one.
 /// `now` dates a `Retry-After` given as a date.
 pub(crate) fn from_status(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Error {
+    // What the service wrote is shown as text, never as control characters (a log line or a
+    // terminal would take them as commands).
     let decoded: Option<types::Error> = serde_json::from_slice(body).ok();
-    let message = decoded.as_ref().and_then(|error| error.error.clone());
+    let text = |text: &String| redact::control_free(text);
+    let message = decoded
+        .as_ref()
+        .and_then(|error| error.error.as_ref().map(text));
     let request_id = request_id(headers);
     match status {
         401 => Error::Unauthorized {
@@ -475,13 +480,19 @@ pub(crate) fn from_status(status: u16, headers: &HeaderMap, body: &[u8], now: Sy
             request_id,
         },
         404 => Error::NotFound {
-            resource: decoded.and_then(|error| error.resource),
+            resource: decoded.and_then(|error| error.resource.as_ref().map(text)),
             message,
             request_id,
         },
         422 => Error::Unprocessable {
             errors: decoded
-                .map(|error| error.errors.into_iter().collect())
+                .map(|error| {
+                    error
+                        .errors
+                        .iter()
+                        .map(|(field, problems)| (text(field), problems.iter().map(text).collect()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             message,
             request_id,

@@ -48,6 +48,8 @@ mod clock;
 mod database;
 mod download;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod operations;
 mod pitr;
 mod redact;
