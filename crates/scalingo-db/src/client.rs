@@ -324,6 +324,13 @@ impl ClientBuilder {
 
     /// Sends every request with `http` (its proxy, root certificates, pool and time limits)
     /// instead of a client built from this builder's settings.
+    ///
+    /// Its redirect policy and `Referer` setting are its own, and cannot be changed once it is
+    /// built: reqwest's defaults follow up to ten redirects to any host (sending a `307`'s or
+    /// `308`'s body, a password, again there) and send `Referer` (with a link's token) when they
+    /// do. The client this builder makes follows redirects only within one origin and never
+    /// sends `Referer`; to keep that, build `http` with
+    /// `.redirect(`[`same_origin_redirects()`](crate::same_origin_redirects)`).referer(false)`.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -375,6 +382,10 @@ impl ClientBuilder {
                 reqwest::Client::builder()
                     .user_agent(user_agent)
                     .default_headers(headers)
+                    // A redirect elsewhere would take a body (a password) or a link's token
+                    // along; a `Referer` would carry the link's token to the next host.
+                    .redirect(crate::redirect::same_origin_redirects())
+                    .referer(false)
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .build()
                     .map_err(|err| Error::invalid_input(format!("cannot set up HTTP: {err}")))?
