@@ -21,6 +21,7 @@ mod sandbox_schedule;
 mod sandbox_state;
 mod sandbox_users;
 mod telemetry;
+mod transport_safety;
 mod users_wire;
 mod validation_table;
 mod wait;

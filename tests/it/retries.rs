@@ -6,10 +6,13 @@
 //!   flow recover from the retryable faults with exactly one request, and one sleep, more per
 //!   fault, and fail at once, with the right typed error, on the others.
 //! - The others, creating POSTs (user, backup, password reset, restore), are sent exactly once
-//!   whenever the outcome is unknown, and never create anything twice.
+//!   whenever the outcome is unknown, and never create anything twice. A 429 refuses a request
+//!   before handling it, so after one they are sent again, after `Retry-After`, and create once.
 //! - A connection that cannot be made is retried for every operation, within `max_elapsed`.
 //! - `max_attempts`, `max_elapsed`, `Retry-After` (seconds or a date) and `RetryPolicy::none()`
 //!   bound the retries; backoffs stay under their full-jitter caps.
+//! - A request's time limit leaves room for retries: the default limits (scaled down) retry a
+//!   timed-out read, and a retry is cut to what is left of `max_elapsed`.
 //! - A DELETE whose answer was lost and whose retry then gets 404 succeeds; without a lost answer
 //!   a 404 stays an error.
 //!
@@ -19,7 +22,8 @@
 //!
 //! Every client sleeps on a [`SharedClock`] of a sandbox whose clock is manual: a backoff or a
 //! `Retry-After` takes no time and is asserted exactly. Only the time-out faults take real time,
-//! and each kind's cases run concurrently (each with its own sandbox) so that they wait together.
+//! and each kind's cases run concurrently (each with its own sandbox) so that they wait together;
+//! the tests of the time budget itself run on the real clock, with limits of a few hundred ms.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -131,6 +135,12 @@ impl Kind {
     /// Whether a call that may be repeated is tried again after this fault.
     fn retryable(self) -> bool {
         !matches!(self, Kind::Json500 | Kind::NotJson200)
+    }
+
+    /// Whether this fault says the request was refused before it was handled, so that a
+    /// creating call is tried again too.
+    fn refused_unhandled(self) -> bool {
+        self == Kind::TooManyRequests
     }
 
     fn request_timeout(self) -> Duration {
@@ -651,9 +661,42 @@ async fn creating_outcome(case: &Case, kind: Kind, operation: OperationId) -> Re
     Ok(())
 }
 
+/// One fault of `kind`, which refused the request unhandled, on a creating `operation`: sent
+/// again after the wait the fault asked for, and what it creates is created once.
+async fn creating_retried(
+    case: Case,
+    kind: Kind,
+    operation: OperationId,
+    call: Caller,
+) -> Result<(), String> {
+    case.sandbox
+        .faults()
+        .inject(FaultRule::new(operation, 1, kind.fault()));
+    let label = format!("{operation} after 1 × {kind:?}");
+
+    let outcome = call(&case.db, &case.existing).await;
+
+    ensure!(
+        outcome.is_ok(),
+        "{label}: expected a success after a retry, got {outcome:?}"
+    );
+    ensure!(
+        case.requests(operation) == 2,
+        "{label}: {} requests, expected two",
+        case.requests(operation)
+    );
+    check_sleeps(&label, &case.clock.sleeps(), 1, |retry| {
+        kind.longest_sleep(retry)
+    })?;
+    if let Some(created) = created(&case, operation).await {
+        ensure!(created == 1, "{label}: {created} created, expected one");
+    }
+    Ok(())
+}
+
 /// Every repeatable operation with 1 and 2 faults (1 for a fault that is not retried), and every
-/// creating one with 1, all at once once their cases are set up; all failures are reported
-/// together.
+/// creating one with 1 (sent once, or twice after a fault that refused it unhandled), all at
+/// once once their cases are set up; all failures are reported together.
 async fn check_kind(kind: Kind) {
     let times: &[u32] = if kind.retryable() { &[1, 2] } else { &[1] };
     let repeatable_rows: Vec<(OperationId, Caller, u32)> = of_class(true)
@@ -674,8 +717,13 @@ async fn check_kind(kind: Kind) {
         repeatable.spawn(repeatable_case(case, kind, operation, call, times));
     }
     let mut creating = JoinSet::new();
+    let mut retried = JoinSet::new();
     for ((operation, call), case) in creating_rows.into_iter().zip(cases) {
-        creating.spawn(creating_call(case, kind, operation, call));
+        if kind.refused_unhandled() {
+            retried.spawn(creating_retried(case, kind, operation, call));
+        } else {
+            creating.spawn(creating_call(case, kind, operation, call));
+        }
     }
 
     let mut failures = Vec::new();
@@ -699,6 +747,7 @@ async fn check_kind(kind: Kind) {
         }
     }
     failures.extend(failures_of(repeatable).await);
+    failures.extend(failures_of(retried).await);
     assert!(failures.is_empty(), "{kind:?}:\n{}", failures.join("\n"));
 }
 
@@ -723,7 +772,7 @@ async fn a_json_504_is_retried_except_for_creating_posts() {
 }
 
 #[tokio::test]
-async fn a_429_is_retried_except_for_creating_posts() {
+async fn a_429_is_retried_for_every_operation() {
     check_kind(Kind::TooManyRequests).await;
 }
 
@@ -937,10 +986,11 @@ async fn max_elapsed_allows_exactly_the_retries_whose_retry_after_fits() {
     );
     assert_eq!(
         case.clock.sleeps(),
-        vec![Duration::from_secs(1); 10],
-        "ten waits of a second fit in ten seconds, the eleventh would end past them"
+        vec![Duration::from_secs(1); 9],
+        "nine waits of a second leave time for a retry in ten seconds, the tenth would end with \
+         them"
     );
-    assert_eq!(case.requests(OperationId::ListUsers), 11);
+    assert_eq!(case.requests(OperationId::ListUsers), 10);
 }
 
 #[tokio::test]
@@ -1091,16 +1141,183 @@ async fn a_retry_after_beyond_max_elapsed_is_not_waited_for() {
     assert_eq!(case.requests(OperationId::ListUsers), 1);
     assert_eq!(case.clock.sleeps(), [], "not waited for");
 
-    // A wait that ends just at max_elapsed is waited for.
+    // A wait that ends just at max_elapsed leaves the retry no time: it is not waited for.
     let case = Case::start(TIMEOUT, RETRIES).await;
     case.sandbox.faults().inject(FaultRule::new(
         OperationId::ListUsers,
         1,
         too_many_requests(&RETRIES.max_elapsed.as_secs().to_string()),
     ));
+    let outcome = case.db.users().list().await;
+    assert!(
+        matches!(outcome, Err(Error::RateLimited { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(case.clock.sleeps(), []);
+
+    // One that leaves a second is.
+    let shorter = RETRIES.max_elapsed - Duration::from_secs(1);
+    let case = Case::start(TIMEOUT, RETRIES).await;
+    case.sandbox.faults().inject(FaultRule::new(
+        OperationId::ListUsers,
+        1,
+        too_many_requests(&shorter.as_secs().to_string()),
+    ));
     case.db.users().list().await.expect("recovers");
-    assert_eq!(case.clock.sleeps(), [RETRIES.max_elapsed]);
+    assert_eq!(case.clock.sleeps(), [shorter]);
     assert_eq!(case.requests(OperationId::ListUsers), 2);
+}
+
+/// The issue's case: a plain-text 429 with `Retry-After: 1` to a creating call, which the client
+/// used to give up on at once ("retry in 1 s").
+#[tokio::test]
+async fn a_429_to_a_creating_post_is_sent_again_after_retry_after_and_creates_once() {
+    let mut failures = Vec::new();
+    for (operation, call) in of_class(false) {
+        let case = Case::start(TIMEOUT, RETRIES).await;
+        case.sandbox
+            .faults()
+            .inject(FaultRule::new(operation, 1, too_many_requests("1")));
+
+        let outcome = call(&case.db, &case.existing).await;
+
+        let label = operation.name();
+        if let Err(error) = &outcome {
+            failures.push(format!("{label}: {error:?}"));
+            continue;
+        }
+        if case.clock.sleeps() != [Duration::from_secs(1)] {
+            failures.push(format!("{label}: slept {:?}", case.clock.sleeps()));
+        }
+        if case.requests(operation) != 2 {
+            failures.push(format!("{label}: {} requests", case.requests(operation)));
+        }
+        if let Some(created) = created(&case, operation).await
+            && created != 1
+        {
+            failures.push(format!("{label}: created {created}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// After a 429, a creating call is sent again; if that attempt's outcome is unknown (a 502), it is
+/// not sent a third time.
+#[tokio::test]
+async fn a_creating_post_retried_after_a_429_is_not_sent_again_after_a_502() {
+    let case = Case::start(TIMEOUT, RETRIES).await;
+    let faults = case.sandbox.faults();
+    faults.inject(FaultRule::new(
+        OperationId::CreateBackup,
+        1,
+        too_many_requests("1"),
+    ));
+    faults.inject(FaultRule::new(
+        OperationId::CreateBackup,
+        1,
+        Fault::json_error(502, "injected"),
+    ));
+
+    let outcome = case.db.backups().create().await;
+
+    let error = outcome.expect_err("the 502 is not retried");
+    assert!(
+        Kind::Json502.is_its_error(OperationId::CreateBackup, &error),
+        "{error:?}"
+    );
+    assert_eq!(case.requests(OperationId::CreateBackup), 2);
+    assert_eq!(case.clock.sleeps(), [Duration::from_secs(1)]);
+}
+
+/// A client of a fresh sandbox's [`DEFAULT_DATABASE`] on the real clock: the time budget counts
+/// the time requests take, which a manual clock would not see.
+async fn real_time_client(request_timeout: Duration, policy: RetryPolicy) -> (Sandbox, Database) {
+    let sandbox = manual_sandbox().await;
+    let builder = sandbox_builder(&sandbox)
+        .request_timeout(request_timeout)
+        .retry(policy);
+    let db = database(builder, DEFAULT_DATABASE);
+    (sandbox, db)
+}
+
+/// The default request limit and retry policy, 20 times shorter: 500 ms per attempt in a budget
+/// of 1.5 s.
+fn defaults_scaled_down() -> (Duration, RetryPolicy) {
+    const SCALE: u32 = 20;
+    let policy = RetryPolicy::default();
+    let scaled = RetryPolicy {
+        max_attempts: policy.max_attempts,
+        initial_backoff: policy.initial_backoff / SCALE,
+        max_backoff: policy.max_backoff / SCALE,
+        max_elapsed: policy.max_elapsed / SCALE,
+    };
+    (scalingo_db::DEFAULT_REQUEST_TIMEOUT / SCALE, scaled)
+}
+
+/// The issue's case, scaled down: an answer later than the request limit used to use up the
+/// whole budget (the limit was as long as it), so the read was never tried again.
+#[tokio::test]
+async fn with_the_default_limits_a_timed_out_read_is_retried() {
+    let (request_timeout, policy) = defaults_scaled_down();
+    let (sandbox, db) = real_time_client(request_timeout, policy).await;
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListUsers,
+        1,
+        Fault::delay(request_timeout + Duration::from_millis(300)),
+    ));
+    let started = std::time::Instant::now();
+
+    let (users, meta) = db
+        .users()
+        .list()
+        .with_meta()
+        .await
+        .unwrap_or_else(|error| panic!("after {:?}: {error}", started.elapsed()));
+
+    assert_eq!(users.len(), 1, "the default user");
+    assert_eq!(meta.attempts, 2);
+    assert_eq!(sandbox.counters().get(OperationId::ListUsers), 2);
+    assert!(
+        started.elapsed() < policy.max_elapsed,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A retry has no more time than is left of the budget, so the call ends with it rather than a
+/// whole request limit later.
+#[tokio::test]
+async fn a_retry_is_limited_to_what_is_left_of_the_budget() {
+    let request_timeout = Duration::from_millis(500);
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        max_elapsed: Duration::from_millis(700),
+    };
+    let (sandbox, db) = real_time_client(request_timeout, policy).await;
+    sandbox.faults().inject(FaultRule::new(
+        OperationId::ListUsers,
+        2,
+        Fault::delay(Duration::from_secs(2)),
+    ));
+    let started = std::time::Instant::now();
+
+    let outcome = db.users().list().await;
+
+    let took = started.elapsed();
+    assert!(matches!(outcome, Err(Error::Timeout { .. })), "{outcome:?}");
+    assert_eq!(
+        sandbox.counters().get(OperationId::ListUsers),
+        2,
+        "the first attempt timed out within the budget, the retry with it"
+    );
+    // The retry had the ~200 ms left, not its own 500 ms (which would end at 1 s), nor nothing.
+    assert!(
+        took >= policy.max_elapsed - Duration::from_millis(50),
+        "{took:?}"
+    );
+    assert!(took < Duration::from_millis(900), "{took:?}");
 }
 
 #[tokio::test]

@@ -92,7 +92,8 @@ impl<'a, T: Send + 'a> Call<'a, T> {
     }
 
     /// Limits each of this call's requests (retries included) to `timeout`, instead of the
-    /// client's [`request_timeout`](crate::ClientBuilder::request_timeout).
+    /// client's [`request_timeout`](crate::ClientBuilder::request_timeout). A retry still ends
+    /// within the retry policy's `max_elapsed` (see [`RetryPolicy`](crate::RetryPolicy)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self

@@ -19,8 +19,10 @@ use crate::validation::Validation;
 
 /// The default time limit to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The default time limit of one API call, from sending to the last byte of the answer.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default time limit of one attempt of an API call, from sending to the last byte of the
+/// answer: a third of [`RetryPolicy::default`]'s `max_elapsed`, so that a request that times out
+/// leaves time for retries (see [`RetryPolicy`]).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client of the Scalingo Database API for one credential: an API token (which reaches every
 /// database of its account), or one or more database tokens.
@@ -293,9 +295,11 @@ impl ClientBuilder {
         self
     }
 
-    /// The time limit of one API call, and of any pause in a download's flow (a download as a
-    /// whole has none: it may take hours) ([`DEFAULT_REQUEST_TIMEOUT`] otherwise). A call can
-    /// set its own with [`Call::timeout`](crate::Call::timeout).
+    /// The time limit of each attempt of an API call, and of any pause in a download's flow (a
+    /// download as a whole has none: it may take hours) ([`DEFAULT_REQUEST_TIMEOUT`] otherwise).
+    /// A retry gets at most what is left of the retry policy's `max_elapsed` (see
+    /// [`RetryPolicy`]); keep this limit well under it, or a timed-out request leaves no time to
+    /// retry. A call can set its own with [`Call::timeout`](crate::Call::timeout).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
         self
@@ -324,6 +328,13 @@ impl ClientBuilder {
 
     /// Sends every request with `http` (its proxy, root certificates, pool and time limits)
     /// instead of a client built from this builder's settings.
+    ///
+    /// Its redirect policy and `Referer` setting are its own, and cannot be changed once it is
+    /// built: reqwest's defaults follow up to ten redirects to any host (sending a `307`'s or
+    /// `308`'s body, a password, again there) and send `Referer` (with a link's token) when they
+    /// do. The client this builder makes follows redirects only within one origin and never
+    /// sends `Referer`; to keep that, build `http` with
+    /// `.redirect(`[`same_origin_redirects()`](crate::same_origin_redirects)`).referer(false)`.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -375,6 +386,10 @@ impl ClientBuilder {
                 reqwest::Client::builder()
                     .user_agent(user_agent)
                     .default_headers(headers)
+                    // A redirect elsewhere would take a body (a password) or a link's token
+                    // along; a `Referer` would carry the link's token to the next host.
+                    .redirect(crate::redirect::same_origin_redirects())
+                    .referer(false)
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .build()
                     .map_err(|err| Error::invalid_input(format!("cannot set up HTTP: {err}")))?

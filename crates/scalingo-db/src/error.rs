@@ -129,7 +129,8 @@ pub enum Error {
         request_id: Option<String>,
     },
 
-    /// A status the contract does not give for this operation (e.g. a redirect).
+    /// A status the contract does not give for this operation (e.g. a redirect without a
+    /// `Location`).
     #[error(
         "the API answered an unexpected status ({}){}",
         status_text(*status),
@@ -175,6 +176,20 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: TransportError,
+    },
+
+    /// The server answered with a redirect to another origin (scheme, host or port), which is not
+    /// followed: nothing was sent there, neither the body (a password) nor the link's token.
+    #[error(
+        "the server answered a redirect ({}) to another origin, {to}; it was not followed, so \
+         nothing was sent there",
+        status_text(*status)
+    )]
+    CrossOriginRedirect {
+        /// The redirect's status (`301`, `302`, `303`, `307`, `308`).
+        status: u16,
+        /// Where it pointed: `scheme://host[:port]`, never a path or query.
+        to: String,
     },
 
     /// A download received no byte for the request time limit (it is resumed like a cut
@@ -306,13 +321,17 @@ pub enum ArchiveProblem {
 /// Opaque on purpose: the HTTP stack is an implementation detail, and the variant of [`Error`]
 /// that carries this already says what kind of failure it was.
 pub struct TransportError {
+    /// Without its URL: reqwest's rendering of it would show the query (a link's token).
     source: reqwest::Error,
+    /// The URL of the request, as [`redact::url_text`] shows it.
+    url: Option<String>,
 }
 
 impl TransportError {
     fn new(source: reqwest::Error) -> Self {
         TransportError {
-            source: redact::reqwest_error(source),
+            url: source.url().map(redact::url_text),
+            source: source.without_url(),
         }
     }
 }
@@ -329,6 +348,9 @@ impl std::fmt::Display for TransportError {
     /// reqwest's own message is terse ("error sending request"); its sources say why.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.source)?;
+        if let Some(url) = &self.url {
+            write!(f, " for {url}")?;
+        }
         let mut source = std::error::Error::source(&self.source);
         while let Some(cause) = source {
             write!(f, ": {cause}")?;
@@ -351,7 +373,8 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Refused { status, .. }
             | Error::Server { status, .. }
-            | Error::UnexpectedStatus { status, .. } => Some(*status),
+            | Error::UnexpectedStatus { status, .. }
+            | Error::CrossOriginRedirect { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -415,6 +438,12 @@ impl Error {
 
 impl From<reqwest::Error> for Error {
     fn from(error: reqwest::Error) -> Self {
+        if let Some(refused) = crate::redirect::refused(&error) {
+            return Error::CrossOriginRedirect {
+                status: refused.status,
+                to: refused.to.clone(),
+            };
+        }
         let source = TransportError::new(error);
         if source.source.is_timeout() {
             Error::Timeout { source }

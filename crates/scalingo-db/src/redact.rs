@@ -1,5 +1,5 @@
-//! Keeps secrets out of what errors show: the values of secret fields in a body snippet, the
-//! credentials in a URL's query.
+//! Keeps secrets out of what errors show: the values of secret fields in a body snippet, and a
+//! URL's query (a pre-signed link's credential) wherever a URL is shown.
 //!
 //! Which fields and parameters are secret is the contract's to say (`x-secret` schemas, `apiKey`
 //! schemes in the query); the lists come from the generated crate, so a new secret field is
@@ -116,14 +116,22 @@ fn query_value(text: &str, parameter: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// reqwest shows the URL in its errors; a pre-signed link's query string is its credential.
-pub(crate) fn reqwest_error(mut error: reqwest::Error) -> reqwest::Error {
-    if let Some(url) = error.url_mut()
-        && url.query().is_some()
-    {
-        url.set_query(Some("<redacted>"));
+/// `url` for a person reading an error: scheme, host, port and path, with the query left out
+/// (shown as `?…`) and no user name, password or fragment. A pre-signed link's query is its
+/// credential, and a URL's own serialisation would percent-encode any placeholder put there.
+pub(crate) fn url_text(url: &url::Url) -> String {
+    let mut shown = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        shown.push_str(host);
     }
-    error
+    if let Some(port) = url.port() {
+        let _ = write!(shown, ":{port}");
+    }
+    shown.push_str(url.path());
+    if url.query().is_some() {
+        shown.push_str("?…");
+    }
+    control_free(&shown)
 }
 
 #[cfg(test)]
@@ -166,6 +174,23 @@ mod tests {
         let shown = snippet(body);
         assert!(!shown.contains("eyJ"), "{shown}");
         assert!(shown.contains(r#""token":"<redacted>""#), "{shown}");
+    }
+
+    #[test]
+    fn urls_read_plainly_without_their_query() {
+        let url = url::Url::parse(
+            "https://bob:pw@storage.example:8443/b/archive.tar.gz?token=abc123&x=1#frag",
+        )
+        .unwrap();
+        assert_eq!(
+            url_text(&url),
+            "https://storage.example:8443/b/archive.tar.gz?…"
+        );
+        let plain = url::Url::parse("http://127.0.0.1:1/api/databases/ad-1/users").unwrap();
+        assert_eq!(
+            url_text(&plain),
+            "http://127.0.0.1:1/api/databases/ad-1/users"
+        );
     }
 
     #[test]

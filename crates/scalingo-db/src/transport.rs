@@ -72,15 +72,16 @@ impl Database {
                     .and_then(|id| HeaderValue::from_str(id).ok()),
             })
         };
+        let limit = options.timeout.unwrap_or(client.request_timeout());
         let (answer, attempts) = client
-            .retrying(operation, recover, |attempt| async move {
+            .retrying(operation, limit, recover, |attempt, limit| async move {
                 // Token requests have their own retries; their failure is final here.
                 let credentials = client.credentials();
                 let token = credentials
                     .database_token(self)
                     .await
                     .map_err(Failed::Final)?;
-                let api = self.api(&token, options).map_err(Failed::Final)?;
+                let api = self.api(&token, limit).map_err(Failed::Final)?;
                 let result = exchange(client, operation, attempt, Box::pin(call(api)))
                     .await
                     .map(Answer::opened);
@@ -93,7 +94,7 @@ impl Database {
                         .database_token(self)
                         .await
                         .map_err(Failed::Final)?;
-                    let api = self.api(&token, options).map_err(Failed::Final)?;
+                    let api = self.api(&token, limit).map_err(Failed::Final)?;
                     return exchange(client, operation, attempt, Box::pin(call(api)))
                         .await
                         .map(Answer::opened)
@@ -110,26 +111,25 @@ impl Database {
         Ok((answer.value, meta))
     }
 
-    /// The generated Database API client for `token`: the cached one, unless the call has its own
-    /// time limit (then one for this call alone).
+    /// The generated Database API client for `token`, each request limited to `limit`: the
+    /// cached one when `limit` is the client's (most calls), otherwise one for this attempt
+    /// alone (a call's own limit, a retry cut to the budget left).
     fn api(
         &self,
         token: &Arc<Token>,
-        options: CallOptions,
+        limit: Duration,
     ) -> Result<Arc<scalingo_db_generated::Client>> {
         let client = self.client();
-        if options.timeout.is_none()
-            && let Some(api) = client.cached_api(self.addon_id(), token)
-        {
+        let usual = limit == client.request_timeout();
+        if usual && let Some(api) = client.cached_api(self.addon_id(), token) {
             return Ok(api);
         }
-        let timeout = options.timeout.unwrap_or(client.request_timeout());
         let api = Arc::new(client.generated(
             client.database_api_url(),
             &Authorization::Bearer(Token::clone(token)),
-            timeout,
+            limit,
         )?);
-        if options.timeout.is_none() {
+        if usual {
             client.cache_api(self.addon_id(), token, &api);
         }
         Ok(api)
@@ -143,9 +143,13 @@ impl Client {
             username: String::new(),
             password: api_token.clone(),
         };
-        let api = &self.generated(self.auth_url(), &authorization, self.request_timeout())?;
-        self.send_token_request(OperationId::ExchangeApiToken, || api.exchange_api_token())
-            .await
+        self.send_token_request(
+            OperationId::ExchangeApiToken,
+            self.auth_url(),
+            &authorization,
+            |api| async move { api.exchange_api_token().await },
+        )
+        .await
     }
 
     /// `get_addon_token`: the database token of `addon_id` of `app`, for a user token.
@@ -156,29 +160,40 @@ impl Client {
         user_token: &Token,
     ) -> Result<Token> {
         let authorization = Authorization::Bearer(Token::clone(user_token));
-        let api = &self.generated(self.main_api_url(), &authorization, self.request_timeout())?;
         let addon = self
-            .send_token_request(OperationId::GetAddonToken, || {
-                api.get_addon_token(app, addon_id)
-            })
+            .send_token_request(
+                OperationId::GetAddonToken,
+                self.main_api_url(),
+                &authorization,
+                |api| async move { api.get_addon_token(app, addon_id).await },
+            )
             .await?;
         Ok(addon.token)
     }
 
-    /// A token-flow operation: retried by the policy like any call, but with the credentials
-    /// already in `call`'s client rather than a database token.
-    async fn send_token_request<T: Envelope, Fut>(
+    /// A token-flow operation: retried by the policy like any call, but with `authorization`
+    /// (the credential it exchanges) rather than a database token, at `base_url`.
+    async fn send_token_request<T: Envelope, F, Fut>(
         &self,
         operation: OperationId,
-        call: impl Fn() -> Fut,
+        base_url: &str,
+        authorization: &Authorization,
+        call: F,
     ) -> Result<T::Inner>
     where
+        F: Fn(Arc<scalingo_db_generated::Client>) -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
         let call = &call;
+        let limit = self.request_timeout();
         let (answer, _) = self
-            .retrying(operation, never, |attempt| async move {
-                exchange(self, operation, attempt, call())
+            .retrying(operation, limit, never, |attempt, limit| async move {
+                // Built per attempt: a retry's time limit may be cut to the budget left. Token
+                // requests are rare (once per token lifetime), so this costs nothing that shows.
+                let api = self
+                    .generated(base_url, authorization, limit)
+                    .map_err(Failed::Final)?;
+                exchange(self, operation, attempt, call(Arc::new(api)))
                     .await
                     .map_err(Failed::Request)
             })
@@ -186,24 +201,30 @@ impl Client {
         Ok(answer.value.into_inner())
     }
 
-    /// Runs `attempt` (numbered from 1) until it succeeds, `recover` accepts its error, or the
-    /// retry policy gives up; answers the value and how many attempts it took.
+    /// Runs `attempt` (numbered from 1, with its time limit) until it succeeds, `recover`
+    /// accepts its error, or the retry policy gives up; answers the value and how many attempts
+    /// it took. Each request is limited to `limit`, a retry to no more than what is left of the
+    /// policy's `max_elapsed` (see [`RetryPolicy`](crate::RetryPolicy)).
     async fn retrying<T, Fut>(
         &self,
         operation: OperationId,
+        limit: Duration,
         recover: impl Fn(&Error, bool) -> Option<T>,
-        mut attempt: impl FnMut(u32) -> Fut,
+        mut attempt: impl FnMut(u32, Duration) -> Fut,
     ) -> Result<(T, u32)>
     where
         Fut: Future<Output = std::result::Result<T, Failed>>,
     {
         let class = Repeatable::of(operation);
+        let policy = self.retry_policy();
         let started = self.clock().now();
         let mut maybe_applied = false;
         let mut number = 0;
         loop {
             number += 1;
-            let error = match attempt(number).await {
+            let elapsed = since(started, self.clock().now());
+            let limit = policy.attempt_limit(limit, number, elapsed);
+            let error = match attempt(number, limit).await {
                 Ok(value) => return Ok((value, number)),
                 Err(Failed::Final(error)) => return Err(error),
                 Err(Failed::Request(error)) => error,
@@ -213,10 +234,7 @@ impl Client {
             }
             maybe_applied |= may_have_been_applied(&error);
             let elapsed = since(started, self.clock().now());
-            match self
-                .retry_policy()
-                .next_delay(number, &error, class, elapsed)
-            {
+            match policy.next_delay(number, &error, class, elapsed) {
                 Some(delay) => {
                     tracing::debug!(
                         operation = operation.name(),
