@@ -60,7 +60,7 @@ pub fn generate(contract: &Contract, replacements: &[Replacement]) -> anyhow::Re
         use std::sync::Arc;
 
         use axum::body::Bytes;
-        use axum::extract::rejection::PathRejection;
+        use axum::extract::rejection::{BytesRejection, PathRejection};
         use axum::extract::{Path, RawQuery};
         use axum::http::{HeaderMap, StatusCode};
         use axum::response::{IntoResponse as _, Response};
@@ -273,10 +273,13 @@ impl Shape {
             // Nothing reads the query of an operation without a credential in it.
             None => quote!(let _ = query;),
         };
+        // A body that cannot be read (too large, a broken chunked encoding, one that stopped
+        // arriving) is refused in the contract's error shape, after the credential is checked.
         let body = match &self.body {
             Some((schema, _)) => {
                 let table = Ident::new(&operation.id.to_uppercase(), Span::call_site());
                 quote! {
+                    let body = body.map_err(crate::http::bad_body)?;
                     let body = crate::http::json_body::<#schema>(
                         &body,
                         scalingo_db_generated::rules::tables::#table,
@@ -284,7 +287,7 @@ impl Shape {
                     .into_inner();
                 }
             }
-            None => quote!(let _ = body; let body = ();),
+            None => quote!(body.map_err(crate::http::bad_body)?; let body = ();),
         };
         let call = quote!(api.#name(Request { path, body, headers }).await?);
         let answer = match &self.answer {
@@ -316,7 +319,7 @@ impl Shape {
                     on(#filter, move |#path_argument
                                       RawQuery(query): RawQuery,
                                       headers: HeaderMap,
-                                      body: Bytes| async move {
+                                      body: Result<Bytes, BytesRejection>| async move {
                         #name(&*api, #path_parameter query, headers, body).await
                     }),
                 ));
@@ -330,7 +333,7 @@ impl Shape {
                 #path_argument
                 query: Option<String>,
                 headers: HeaderMap,
-                body: Bytes,
+                body: Result<Bytes, BytesRejection>,
             ) -> Response
             where
                 A: #(#bounds)+*,

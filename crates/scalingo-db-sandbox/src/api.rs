@@ -15,4 +15,6 @@ mod security;
 mod users;
 
 #[cfg(test)]
+mod hardening_tests;
+#[cfg(test)]
 mod tests;

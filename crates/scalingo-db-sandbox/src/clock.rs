@@ -75,6 +75,15 @@ impl Clock {
     }
 }
 
+/// `time + by`, or the end of time rather than an overflow: a configured duration may be as long
+/// as [`Duration::MAX`], and the sandbox must answer rather than panic.
+pub fn later(time: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(by)
+        .ok()
+        .and_then(|by| time.checked_add_signed(by))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Default for Clock {
     /// [`Clock::system`].
     fn default() -> Self {

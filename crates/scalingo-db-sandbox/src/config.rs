@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::public_url::PublicUrl;
 use crate::state::SandboxState;
 
 /// The engines a Scalingo database can run.
@@ -173,6 +174,24 @@ pub struct SandboxConfig {
     /// Where the sandbox reads the time ([`Clock::system`] by default); a [`Clock::manual`] one
     /// lets a test move backups and tokens forward without waiting.
     pub clock: Clock,
+    /// How many tokens the sandbox keeps (valid ones, and expired ones for the hour they are
+    /// still refused as expired); 100,000 by default. At the limit, a new token makes the sandbox
+    /// forget the one closest to its expiry, which is then refused as unknown (a warning is
+    /// logged). Expired tokens are forgotten an hour after their expiry, a few at each issue.
+    pub token_limit: usize,
+    /// The base URL of the links the sandbox answers (an archive's `download_url`), for clients
+    /// that reach it through a proxy (`"https://proxy.example/sandbox".parse()?`). `None` (the
+    /// default) gives `http://<the address it listens on>`. Links are never built from a
+    /// request's `Host` header, which any client can set.
+    pub public_url: Option<PublicUrl>,
+    /// How long a connection may take to send a request's head (line and headers), counted from
+    /// when the sandbox waits for it: a new connection, or one kept alive after an answer. Past
+    /// it the connection is closed; 10 s by default.
+    pub header_read_timeout: Duration,
+    /// How long a request's body, or the writing of an answer, may make no progress (the client
+    /// sends nothing, or reads nothing) before the connection is closed; 30 s by default. A
+    /// stalled body is answered 408 when the sandbox can still answer.
+    pub idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -195,7 +214,11 @@ impl std::fmt::Debug for SandboxConfig {
             .field("operation_running_for", &self.operation_running_for)
             .field("archive_size", &self.archive_size)
             .field("control_routes", &self.control_routes)
-            .field("clock", &self.clock);
+            .field("clock", &self.clock)
+            .field("token_limit", &self.token_limit)
+            .field("public_url", &self.public_url)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout);
         match &self.state {
             Some(state) => debug.field(
                 "state",
@@ -235,6 +258,10 @@ impl Default for SandboxConfig {
             control_routes: false,
             state: None,
             clock: Clock::system(),
+            token_limit: crate::tokens::DEFAULT_LIMIT,
+            public_url: None,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }

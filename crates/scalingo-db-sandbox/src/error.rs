@@ -17,11 +17,17 @@ pub enum ApiError {
     Unauthorized(String),
     /// 404 naming the kind of resource that does not exist.
     NotFound(&'static str),
+    /// 404 for a path no operation has (`{"resource": "route"}`), with a message that names it.
+    NoRoute(String),
     /// 405 on a known path with another method.
     MethodNotAllowed,
+    /// 408 with a message: the request's body stopped arriving.
+    RequestTimeout(String),
     /// 409 with a message: the database is busy with something that excludes the request (another
     /// operation running).
     Conflict(String),
+    /// 413 with a message: the request's body is larger than the sandbox reads.
+    PayloadTooLarge(String),
     /// 416 for a range past the end of an archive.
     RangeNotSatisfiable(u64),
     /// 422 with messages per field.
@@ -49,12 +55,22 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(text) => (StatusCode::BAD_REQUEST, message(text)),
             ApiError::Unauthorized(text) => (StatusCode::UNAUTHORIZED, message(text)),
             ApiError::Conflict(text) => (StatusCode::CONFLICT, message(text)),
+            ApiError::RequestTimeout(text) => (StatusCode::REQUEST_TIMEOUT, message(text)),
+            ApiError::PayloadTooLarge(text) => (StatusCode::PAYLOAD_TOO_LARGE, message(text)),
             ApiError::Internal(text) => (StatusCode::INTERNAL_SERVER_ERROR, message(text)),
             ApiError::NotFound(resource) => (
                 StatusCode::NOT_FOUND,
                 types::Error {
                     error: Some("not found".to_owned()),
                     resource: Some(resource.to_owned()),
+                    errors: Default::default(),
+                },
+            ),
+            ApiError::NoRoute(text) => (
+                StatusCode::NOT_FOUND,
+                types::Error {
+                    error: Some(text),
+                    resource: Some("route".to_owned()),
                     errors: Default::default(),
                 },
             ),

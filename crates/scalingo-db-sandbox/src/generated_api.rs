@@ -4,7 +4,7 @@
 //! the sandbox implements, and the routes that call them as the contract says.
 use crate::error::ApiError;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
@@ -267,7 +267,7 @@ where
                 move |path: Result<Path<GetDatabasePath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_database(&*api, path, query, headers, body).await
                 },
             ),
@@ -282,7 +282,7 @@ where
                 move |path: Result<Path<UpdateDatabasePath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     update_database(&*api, path, query, headers, body).await
                 },
             ),
@@ -297,7 +297,7 @@ where
                 move |path: Result<Path<GetRecoveryWindowPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_recovery_window(&*api, path, query, headers, body).await
                 },
             ),
@@ -312,7 +312,7 @@ where
                 move |path: Result<Path<RestoreDatabasePath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     restore_database(&*api, path, query, headers, body).await
                 },
             ),
@@ -327,7 +327,7 @@ where
                 move |path: Result<Path<GetOperationPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_operation(&*api, path, query, headers, body).await
                 },
             ),
@@ -342,7 +342,7 @@ where
                 move |path: Result<Path<ListUsersPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     list_users(&*api, path, query, headers, body).await
                 },
             ),
@@ -357,7 +357,7 @@ where
                 move |path: Result<Path<CreateUserPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     create_user(&*api, path, query, headers, body).await
                 },
             ),
@@ -372,7 +372,7 @@ where
                 move |path: Result<Path<DeleteUserPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     delete_user(&*api, path, query, headers, body).await
                 },
             ),
@@ -387,7 +387,7 @@ where
                 move |path: Result<Path<UpdateUserPasswordPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     update_user_password(&*api, path, query, headers, body).await
                 },
             ),
@@ -402,7 +402,7 @@ where
                 move |path: Result<Path<ResetUserPasswordPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     reset_user_password(&*api, path, query, headers, body).await
                 },
             ),
@@ -417,7 +417,7 @@ where
                 move |path: Result<Path<ListBackupsPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     list_backups(&*api, path, query, headers, body).await
                 },
             ),
@@ -432,7 +432,7 @@ where
                 move |path: Result<Path<CreateBackupPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     create_backup(&*api, path, query, headers, body).await
                 },
             ),
@@ -447,7 +447,7 @@ where
                 move |path: Result<Path<GetBackupPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_backup(&*api, path, query, headers, body).await
                 },
             ),
@@ -462,7 +462,7 @@ where
                 move |path: Result<Path<GetBackupArchiveUrlPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_backup_archive_url(&*api, path, query, headers, body).await
                 },
             ),
@@ -477,7 +477,7 @@ where
                 move |path: Result<Path<DownloadBackupArchivePath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     download_backup_archive(&*api, path, query, headers, body).await
                 },
             ),
@@ -489,7 +489,9 @@ where
             OperationId::ExchangeApiToken,
             on(
                 MethodFilter::POST,
-                move |RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes| async move {
+                move |RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Result<Bytes, BytesRejection>| async move {
                     exchange_api_token(&*api, query, headers, body).await
                 },
             ),
@@ -504,7 +506,7 @@ where
                 move |path: Result<Path<GetAddonTokenPath>, PathRejection>,
                       RawQuery(query): RawQuery,
                       headers: HeaderMap,
-                      body: Bytes| async move {
+                      body: Result<Bytes, BytesRejection>| async move {
                     get_addon_token(&*api, path, query, headers, body).await
                 },
             ),
@@ -518,7 +520,7 @@ async fn get_database<A>(
     path: Result<Path<GetDatabasePath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -536,7 +538,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_database(Request { path, body, headers }).await?;
         Ok(
@@ -557,7 +559,7 @@ async fn update_database<A>(
     path: Result<Path<UpdateDatabasePath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -575,6 +577,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
+        let body = body.map_err(crate::http::bad_body)?;
         let body = crate::http::json_body::<
             scalingo_db_generated::types::UpdateDatabaseRequest,
         >(&body, scalingo_db_generated::rules::tables::UPDATE_DATABASE)?
@@ -598,7 +601,7 @@ async fn get_recovery_window<A>(
     path: Result<Path<GetRecoveryWindowPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -616,7 +619,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_recovery_window(Request { path, body, headers }).await?;
         Ok(
@@ -637,7 +640,7 @@ async fn restore_database<A>(
     path: Result<Path<RestoreDatabasePath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -655,6 +658,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
+        let body = body.map_err(crate::http::bad_body)?;
         let body = crate::http::json_body::<
             scalingo_db_generated::types::RestoreRequest,
         >(&body, scalingo_db_generated::rules::tables::RESTORE_DATABASE)?
@@ -678,7 +682,7 @@ async fn get_operation<A>(
     path: Result<Path<GetOperationPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -699,7 +703,7 @@ where
                 ("operation_id", path.operation_id.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_operation(Request { path, body, headers }).await?;
         Ok(
@@ -720,7 +724,7 @@ async fn list_users<A>(
     path: Result<Path<ListUsersPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -734,7 +738,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api
             .list_users(Request {
@@ -759,7 +763,7 @@ async fn create_user<A>(
     path: Result<Path<CreateUserPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -777,6 +781,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
+        let body = body.map_err(crate::http::bad_body)?;
         let body = crate::http::json_body::<
             scalingo_db_generated::types::CreateUserRequest,
         >(&body, scalingo_db_generated::rules::tables::CREATE_USER)?
@@ -800,7 +805,7 @@ async fn delete_user<A>(
     path: Result<Path<DeleteUserPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -817,7 +822,7 @@ where
                 ("username", path.username.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         api.delete_user(Request {
             path,
@@ -838,7 +843,7 @@ async fn update_user_password<A>(
     path: Result<Path<UpdateUserPasswordPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -859,6 +864,7 @@ where
                 ("username", path.username.as_str()),
             ],
         )?;
+        let body = body.map_err(crate::http::bad_body)?;
         let body = crate::http::json_body::<
             scalingo_db_generated::types::UpdateUserPasswordRequest,
         >(&body, scalingo_db_generated::rules::tables::UPDATE_USER_PASSWORD)?
@@ -882,7 +888,7 @@ async fn reset_user_password<A>(
     path: Result<Path<ResetUserPasswordPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -903,7 +909,7 @@ where
                 ("username", path.username.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.reset_user_password(Request { path, body, headers }).await?;
         Ok(
@@ -924,7 +930,7 @@ async fn list_backups<A>(
     path: Result<Path<ListBackupsPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -938,7 +944,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api
             .list_backups(Request {
@@ -963,7 +969,7 @@ async fn create_backup<A>(
     path: Result<Path<CreateBackupPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -981,7 +987,7 @@ where
             credential.as_deref(),
             &[("database_id", path.database_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.create_backup(Request { path, body, headers }).await?;
         Ok(
@@ -1002,7 +1008,7 @@ async fn get_backup<A>(
     path: Result<Path<GetBackupPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -1023,7 +1029,7 @@ where
                 ("backup_id", path.backup_id.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_backup(Request { path, body, headers }).await?;
         Ok(
@@ -1044,7 +1050,7 @@ async fn get_backup_archive_url<A>(
     path: Result<Path<GetBackupArchiveUrlPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -1061,7 +1067,7 @@ where
                 ("backup_id", path.backup_id.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api
             .get_backup_archive_url(Request {
@@ -1086,7 +1092,7 @@ async fn download_backup_archive<A>(
     path: Result<Path<DownloadBackupArchivePath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -1103,7 +1109,7 @@ where
                 ("backup_id", path.backup_id.as_str()),
             ],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         Ok(api
             .download_backup_archive(Request {
@@ -1121,7 +1127,7 @@ async fn exchange_api_token<A>(
     api: &A,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -1131,7 +1137,7 @@ where
         let scheme = SecurityScheme::ApiToken;
         let credential = crate::http::credential(scheme.credential(), &headers, query.as_deref());
         api.authorize(scheme, credential.as_deref(), &[])?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api
             .exchange_api_token(Request {
@@ -1156,7 +1162,7 @@ async fn get_addon_token<A>(
     path: Result<Path<GetAddonTokenPath>, PathRejection>,
     query: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
@@ -1174,7 +1180,7 @@ where
             credential.as_deref(),
             &[("app", path.app.as_str()), ("addon_id", path.addon_id.as_str())],
         )?;
-        let _ = body;
+        body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_addon_token(Request { path, body, headers }).await?;
         Ok(

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::PathRejection;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -16,6 +16,7 @@ use scalingo_db_generated::rules::{self, FieldRule};
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::timeouts::BodyStalled;
 
 /// The credential of a request, taken where `credential` says it travels: the token of
 /// `Authorization: Bearer`, the password of `Authorization: Basic`, a query parameter's value
@@ -67,6 +68,33 @@ pub fn bad_path(rejection: PathRejection) -> ApiError {
         PathRejection::MissingPathParams(missing) => ApiError::Internal(missing.body_text()),
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+/// The largest request body the sandbox reads, in bytes (axum's default, made explicit so that
+/// the refusal can say it): the contract's bodies are a few hundred bytes.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The refusal of a body that cannot be read, in the contract's error shape: 413 when it is
+/// larger than [`BODY_LIMIT`], 408 when it stopped arriving ([`BodyStalled`]), else 400 (a
+/// broken chunked encoding, a connection that ended mid-body), saying what went wrong.
+pub fn bad_body(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge(format!(
+            "the request body is larger than the {BODY_LIMIT} bytes the sandbox reads"
+        ));
+    }
+    let mut causes = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(error) = cause {
+        if let Some(stalled) = error.downcast_ref::<BodyStalled>() {
+            return ApiError::RequestTimeout(format!("the request body {stalled}"));
+        }
+        causes.push(error.to_string());
+        cause = error.source();
+    }
+    // Each layer often repeats the one below it: keep the innermost, which is the most precise.
+    let why = causes.last().map_or("unknown error", String::as_str);
+    ApiError::BadRequest(format!("the request body could not be read: {why}"))
 }
 
 /// A request body of type `T`: an empty body reads as `null`; the contract's `rules` are checked
@@ -160,16 +188,6 @@ pub fn json_answer(status: u16, body: &impl serde::Serialize) -> Response {
             "the answer cannot be written as JSON: {error}"
         ))),
     }
-}
-
-/// The sandbox's base URL as this client reached it, for links it answers.
-pub fn public_base(headers: &HeaderMap, fallback: &str) -> String {
-    headers
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .filter(|host| !host.is_empty() && !host.contains(['/', ' ', '@']))
-        .map(|host| format!("http://{host}"))
-        .unwrap_or_else(|| fallback.to_owned())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 
 mod api;
 pub mod archive;
+mod backoff;
 mod clock;
 mod config;
 mod counters;
@@ -32,6 +33,7 @@ pub mod faults;
 mod generated_api;
 mod http;
 mod inject;
+mod public_url;
 mod request_log;
 mod router;
 mod sandbox;
@@ -39,6 +41,7 @@ mod server;
 mod service;
 mod state;
 mod store;
+mod timeouts;
 mod tokens;
 
 pub use clock::Clock;
@@ -47,6 +50,7 @@ pub use config::{
     DatabaseType, SandboxConfig,
 };
 pub use faults::{Counters, Fault, FaultRule, Faults};
+pub use public_url::PublicUrl;
 pub use sandbox::Sandbox;
 /// The contract's operations, which fault rules and counters name.
 pub use scalingo_db_generated::OperationId;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser};
 use scalingo_db_sandbox::{
-    Clock, DEFAULT_API_TOKEN, DatabaseSeed, Sandbox, SandboxConfig, SandboxState,
+    Clock, DEFAULT_API_TOKEN, DatabaseSeed, PublicUrl, Sandbox, SandboxConfig, SandboxState,
 };
 
 /// An in-memory Scalingo Database API (users, backups, schedule, point-in-time recovery) that
@@ -59,16 +59,16 @@ struct Args {
     #[arg(long, default_value = "8M", value_parser = parse_size)]
     archive_size: u64,
 
-    /// Lifetime of user tokens, in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Lifetime of user tokens, in seconds (1 to 315360000, ten years).
+    #[arg(long, default_value_t = 3600, value_parser = lifetime())]
     user_token_lifetime: u64,
 
-    /// Lifetime of database tokens, in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Lifetime of database tokens, in seconds (1 to 315360000, ten years).
+    #[arg(long, default_value_t = 3600, value_parser = lifetime())]
     database_token_lifetime: u64,
 
-    /// Lifetime of archive links, in seconds.
-    #[arg(long, default_value_t = 600)]
+    /// Lifetime of archive links, in seconds (1 to 315360000, ten years).
+    #[arg(long, default_value_t = 600, value_parser = lifetime())]
     archive_link_lifetime: u64,
 
     /// Start the sandbox's clock at this time (RFC 3339) and keep it still, but for
@@ -81,10 +81,26 @@ struct Args {
     #[arg(long)]
     enable_control: bool,
 
+    /// The base URL of the links the sandbox answers (archive downloads), when clients reach it
+    /// through a proxy: http(s)://host[:port][/prefix]. Default: http://<the --listen address>.
+    /// Links are never built from a request's Host header.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<PublicUrl>,
+
     /// Keep databases, users and backups in this file: read at start if it exists, written
     /// (atomically) when the sandbox stops.
     #[arg(long, value_name = "PATH")]
     state_file: Option<std::path::PathBuf>,
+}
+
+/// The longest token or link lifetime the flags accept, in seconds: ten years, far beyond any
+/// test, while `now + lifetime` stays a time every client can read from an `exp` claim.
+const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// A lifetime flag's parser: a whole number of seconds, from 1 to [`MAX_LIFETIME_SECS`]; clap's
+/// refusal names the flag and the range.
+fn lifetime() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(1..=MAX_LIFETIME_SECS)
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -141,6 +157,7 @@ async fn main() -> ExitCode {
         database_token_lifetime: Duration::from_secs(args.database_token_lifetime),
         archive_link_lifetime: Duration::from_secs(args.archive_link_lifetime),
         control_routes: args.enable_control,
+        public_url: args.public_url,
         ..SandboxConfig::default()
     };
     if let Some(start) = args.frozen_at {
@@ -230,6 +247,9 @@ fn print_banner(sandbox: &Sandbox, tokens_from: &str) {
         sandbox.base_url()
     );
     println!("  Database API:   {}", sandbox.database_api_url());
+    if config.public_url.is_some() {
+        println!("  links on:       {}", sandbox.public_url());
+    }
     println!(
         "  token exchange: {}/v1/tokens/exchange",
         sandbox.base_url()

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::HeaderValue;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Uri};
 use axum::middleware;
 use axum::response::Response;
 use rand::Rng as _;
@@ -14,6 +15,7 @@ use rand::Rng as _;
 use crate::api::control;
 use crate::error::ApiError;
 use crate::generated_api;
+use crate::http::BODY_LIMIT;
 use crate::inject::count_and_inject_faults;
 use crate::request_log::log_request;
 use crate::service::Service;
@@ -39,9 +41,28 @@ pub fn router(service: Arc<Service>, control_routes: bool) -> Router {
         router = router.merge(control::routes(service));
     }
     router
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(no_route)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
+}
+
+/// The 404 of a path no operation has, `{"resource": "route"}` as before, whose message names
+/// the method and path. A path with an empty segment is most often what a URL library made of an
+/// id: it removes a `.` or `..` segment (RFC 3986) before sending, so `backups/..` arrives as the
+/// database's path with a trailing `/`. The sandbox cannot know the id that was meant, but it
+/// can say why the path may not be the one the client built.
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    let path = uri.path();
+    let hint = if path.len() > 1 && (path.ends_with('/') || path.contains("//")) {
+        "; it has an empty segment: an id of `.` or `..` is removed from a URL before it is \
+         sent, and an empty id leaves the segment empty"
+    } else {
+        ""
+    };
+    ApiError::NoRoute(format!(
+        "no operation of the API is at {method} {path}{hint}"
+    ))
 }
 
 /// Names the answer as the service does, so that clients can show what its support asks for.

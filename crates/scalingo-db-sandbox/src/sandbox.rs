@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::SandboxConfig;
 use crate::faults::{Counters, Faults};
 use crate::router::router;
-use crate::server::serve;
+use crate::server::{Limits, serve};
 use crate::service::Service;
 use crate::state::SandboxState;
 use crate::store::Store;
@@ -44,6 +44,7 @@ impl Sandbox {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let control_routes = config.control_routes;
+        let limits = Limits::of(&config);
         // The store keeps its configuration for the sandbox's life; the saved state, once read
         // into the store, would only weigh on it there (and be cloned by every `config()`).
         let store = match config.state.take() {
@@ -53,7 +54,7 @@ impl Sandbox {
         let service = Arc::new(Service::new(store, format!("http://{address}")));
         let router = router(Arc::clone(&service), control_routes);
         let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, router, stopped));
+        let server = tokio::spawn(serve(listener, router, stopped, limits));
         Ok(Sandbox {
             address,
             service,
@@ -70,6 +71,12 @@ impl Sandbox {
     /// `http://127.0.0.1:<port>`: the base URL of the token flow's hosts (auth and main API).
     pub fn base_url(&self) -> String {
         self.service.base_url().to_owned()
+    }
+
+    /// The base of the links the sandbox answers (archive downloads): the configured
+    /// [`SandboxConfig::public_url`], else [`Sandbox::base_url`].
+    pub fn public_url(&self) -> String {
+        self.service.public_url().to_owned()
     }
 
     /// `http://127.0.0.1:<port>/api`: the base URL of the Database API (its path as the

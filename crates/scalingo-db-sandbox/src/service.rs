@@ -13,8 +13,10 @@ pub struct Service {
     store: Mutex<Store>,
     /// The store's clock too (clones share one time), readable without the store's lock.
     clock: Clock,
-    /// `http://<bound address>`, for links when a request has no `Host` header.
+    /// `http://<bound address>`.
     base_url: String,
+    /// The base of the links the sandbox answers: the configured public URL, else `base_url`.
+    public_url: String,
     /// The fault rules in force.
     pub faults: Faults,
     /// Requests per operation.
@@ -22,9 +24,15 @@ pub struct Service {
 }
 
 impl Service {
-    /// A service around `store`, reached at `base_url`.
+    /// A service around `store`, reached at `base_url`; its links are on the configuration's
+    /// public URL, else on `base_url`.
     pub fn new(store: Store, base_url: String) -> Self {
+        let public_url = match &store.config().public_url {
+            Some(url) => url.as_str().to_owned(),
+            None => base_url.clone(),
+        };
         Service {
+            public_url,
             clock: store.config().clock.clone(),
             store: Mutex::new(store),
             base_url,
@@ -54,5 +62,10 @@ impl Service {
     /// `http://<bound address>`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The base of the links the sandbox answers (never a request's `Host`).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 }

@@ -6,7 +6,8 @@
 //! step. Passwords are kept as the store keeps them, salted SHA-256, never in clear.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,8 +52,16 @@ impl SandboxState {
         self.time
     }
 
-    /// Reads a state file; `Ok(None)` when there is none yet.
+    /// Reads a state file; `Ok(None)` when there is none yet. First removes the temporary files
+    /// that saves interrupted by a crash or `kill -9` left beside it (only those: see
+    /// `remove_stale_temporaries`), as the next start is when they are found.
     pub fn load(path: &Path) -> std::io::Result<Option<SandboxState>> {
+        for removed in remove_stale_temporaries(path) {
+            tracing::info!(
+                file = %removed.display(),
+                "sandbox removed a temporary state file an interrupted save left"
+            );
+        }
         let text = match std::fs::read(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -83,12 +92,11 @@ impl SandboxState {
         serde_json::from_slice(&text).map(Some).map_err(unreadable)
     }
 
-    /// Writes the state to `path` atomically: to a temporary file beside it, synced, then renamed
-    /// over it, so a crash leaves either the old state or the new one.
+    /// Writes the state to `path` atomically: to a temporary file beside it
+    /// (`<name>.<pid>.tmp`), synced, then renamed over it, so a crash leaves either the old state
+    /// or the new one (and at worst that temporary file, which the next load removes).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".{}.tmp", std::process::id()));
-        let temporary = path.with_file_name(name);
+        let temporary = temporary_file(path, std::process::id());
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&temporary)?;
             file.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
@@ -99,6 +107,77 @@ impl SandboxState {
             let _ = std::fs::remove_file(&temporary);
         })
     }
+}
+
+/// The temporary file a save by the process `pid` writes before renaming it over `path`.
+fn temporary_file(path: &Path, pid: u32) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{pid}.tmp"));
+    path.with_file_name(name)
+}
+
+/// How old a temporary file must be to be removed when the process that wrote it may still be
+/// running (its id was reused, or there is no way to tell): a save takes milliseconds.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files of interrupted saves of `path`, and answers which. Only files
+/// beside it named exactly as [`SandboxState::save`] names them (`<name>.<digits>.tmp`) are
+/// candidates, and of those only the ones whose process is gone (known on Linux) or that are
+/// over an hour old: never another file, nor a save under way in another process. Failures are
+/// skipped: a file that cannot be removed stays, and the state still loads.
+fn remove_stale_temporaries(path: &Path) -> Vec<PathBuf> {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return Vec::new();
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|file| {
+                file.strip_prefix(name)?
+                    .strip_prefix('.')?
+                    .strip_suffix(".tmp")
+            })
+            .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        let old = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        if metadata.is_file()
+            && (old || process_is_gone(pid))
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
+/// Whether no process `pid` runs (this one counts as running: its own save may be under way).
+/// Known on Linux, from `/proc`; elsewhere, unknown, so `false`.
+fn process_is_gone(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    cfg!(target_os = "linux")
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

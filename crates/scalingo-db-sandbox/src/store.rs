@@ -81,9 +81,9 @@ impl Store {
         databases.sort_by(|a, b| a.id.cmp(&b.id));
         databases.dedup_by(|later, earlier| later.id == earlier.id);
         Store {
+            tokens: Tokens::with_limit(config.token_limit),
             config,
             data: SandboxState::new(databases),
-            tokens: Tokens::default(),
         }
     }
 
@@ -232,7 +232,12 @@ mod tests {
 
     #[test]
     fn seeded_databases_have_a_default_user_named_after_the_app_and_a_periodic_backup() {
-        let store = Store::new(SandboxConfig::default());
+        // A clock that stands still: on the system's, a millisecond may pass between the seeding
+        // and the check below.
+        let store = Store::new(SandboxConfig {
+            clock: crate::clock::Clock::manual(Utc::now()),
+            ..SandboxConfig::default()
+        });
         let database = store.database(DEFAULT_DATABASE).expect("seeded");
         let [user] = database.users.as_slice() else {
             panic!("one user: {:?}", database.users);

@@ -477,3 +477,139 @@ fn a_frozen_clock_stands_at_the_time_given() {
     assert_eq!(windows, [expected.clone(), expected]);
     stop(running, "TERM");
 }
+
+/// Runs the binary with `args`, which must be refused: answers its stderr once it has exited with
+/// a usage error (2). Were they accepted, it would serve on a port of its own until [`BOUND`].
+#[track_caller]
+fn refused(args: &[&str]) -> String {
+    let mut running = spawn(sandbox(args).stdout(Stdio::null()));
+    let exit = running.exit_within_bound(&format!("of starting with {args:?}"));
+    let stderr = running.log();
+    assert_eq!(exit.code(), Some(2), "a usage error for {args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_lifetime_out_of_range_is_a_usage_error_naming_the_flag_and_its_range() {
+    for flag in [
+        "--user-token-lifetime",
+        "--database-token-lifetime",
+        "--archive-link-lifetime",
+    ] {
+        for value in ["18446744073709551615", "315360001", "0"] {
+            let stderr = refused(&[flag, value]);
+            assert!(
+                stderr.contains(flag) && stderr.contains("1..=315360000"),
+                "{flag} {value}: {stderr}"
+            );
+        }
+    }
+    // The longest lifetime is accepted, and shown in the banner.
+    let (running, banner) = start(&["--database-token-lifetime", "315360000"]);
+    stop(running, "INT");
+    assert!(
+        banner
+            .iter()
+            .any(|line| line.contains("token (valid 315360000 s): ")),
+        "{banner:#?}"
+    );
+}
+
+#[test]
+fn links_are_on_the_public_url_given_and_a_bad_one_is_a_usage_error() {
+    for bad in [
+        "evil.example#",
+        "http://evil.example#/",
+        "ftp://sandbox.example",
+    ] {
+        let stderr = refused(&["--public-url", bad]);
+        assert!(
+            stderr.contains("--public-url") && stderr.contains("is not a public base URL"),
+            "{bad}: {stderr}"
+        );
+    }
+
+    let (running, banner) = start(&["--public-url", "https://proxy.example/sandbox/"]);
+    let (base, token) = base_and_token(&banner);
+    assert!(
+        banner.contains(&"  links on:       https://proxy.example/sandbox".to_owned()),
+        "{banner:#?}"
+    );
+    let database = scalingo_db_sandbox::DEFAULT_DATABASE;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let link = runtime.block_on(async {
+        let client = client();
+        let db_api = format!("{base}/api/databases/{database}");
+        let backups = json_of(client.get(format!("{db_api}/backups")).bearer_auth(&token)).await;
+        let backup = backups["database_backups"][0]["id"]
+            .as_str()
+            .expect("a backup id")
+            .to_owned();
+        let archive = client
+            .get(format!("{db_api}/backups/{backup}/archive"))
+            .bearer_auth(&token)
+            // Whatever the client says it reached, the link is on the public URL.
+            .header(reqwest::header::HOST, "evil.example")
+            .send()
+            .await
+            .expect("the sandbox answers")
+            .json::<serde_json::Value>()
+            .await
+            .expect("JSON");
+        archive["download_url"].as_str().expect("a link").to_owned()
+    });
+    stop(running, "INT");
+    assert!(
+        link.starts_with(&format!(
+            "https://proxy.example/sandbox/api/databases/{database}/backups/"
+        )),
+        "{link}"
+    );
+}
+
+#[test]
+fn a_save_killed_midway_leaves_a_temporary_file_the_next_start_removes() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("state.json");
+    let file_arg = file.to_str().expect("a UTF-8 path");
+
+    // A run killed with SIGKILL: what it was writing is left, named after its process.
+    let (mut killed, _) = start(&["--state-file", file_arg]);
+    let pid = killed.0.id();
+    killed.0.kill().expect("SIGKILL");
+    killed.0.wait().expect("ended");
+    let stale = dir.path().join(format!("state.json.{pid}.tmp"));
+    std::fs::write(&stale, "{\"format\": 1, \"databases\": [").expect("a partial save");
+
+    // Nothing else is touched: other names, and a save under way in a running process (this one).
+    let kept = [
+        format!("state.json.{}.tmp", std::process::id()),
+        "state.json.tmp".to_owned(),
+        format!("state.json.{pid}x.tmp"),
+        format!("state.json.{pid}.tmp.orig"),
+        format!("other.json.{pid}.tmp"),
+        format!("state.json{pid}.tmp"),
+    ];
+    for name in &kept {
+        std::fs::write(dir.path().join(name), "keep").expect("a file");
+    }
+
+    let (running, _) = start(&["--state-file", file_arg]);
+    let log = stop(running, "INT");
+    assert!(
+        !stale.exists(),
+        "the stale temporary file is removed: {log}"
+    );
+    assert!(
+        log.contains("sandbox removed a temporary state file an interrupted save left")
+            && log.contains(&format!("state.json.{pid}.tmp")),
+        "{log}"
+    );
+    for name in &kept {
+        assert!(dir.path().join(name).exists(), "{name} is kept");
+    }
+    assert!(file.exists(), "the state was saved on the stop");
+}

@@ -18,7 +18,6 @@ use crate::generated_api::{
     BackupsApi, CreateBackupPath, DownloadBackupArchivePath, GetBackupArchiveUrlPath,
     GetBackupPath, ListBackupsPath, Request,
 };
-use crate::http::public_base;
 use crate::service::Service;
 use crate::store::Backup;
 use crate::tokens::Grant;
@@ -92,8 +91,9 @@ impl BackupsApi for Service {
         Ok(backup.view(database, store.lifecycle(), now))
     }
 
-    /// A link to a done backup's archive, on the sandbox's URL as the client reached it,
-    /// carrying a token that opens that backup only, for the configured lifetime.
+    /// A link to a done backup's archive, on the sandbox's public URL (configured, or the address
+    /// it listens on; never the request's `Host`, which the client chooses), carrying a token
+    /// that opens that backup only, for the configured lifetime.
     async fn get_backup_archive_url(
         &self,
         request: Request<GetBackupArchiveUrlPath>,
@@ -114,8 +114,13 @@ impl BackupsApi for Service {
             database: path.database_id.clone(),
             backup: path.backup_id.clone(),
         });
-        let base = public_base(&request.headers, self.base_url());
-        download_link(&base, &path.database_id, &path.backup_id, &token).map(ArchiveUrl::new)
+        download_link(
+            self.public_url(),
+            &path.database_id,
+            &path.backup_id,
+            &token,
+        )
+        .map(ArchiveUrl::new)
     }
 
     /// The archive, whole (200) or the requested range (206); 416 past its end. The link's

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::faults::FaultRule;
-use crate::http::bad_json;
+use crate::http::{bad_body, bad_json, bad_path};
 use crate::service::Service;
 
 /// The control routes, on `service`.
@@ -35,10 +36,16 @@ pub fn routes(service: Arc<Service>) -> Router {
 
 type Shared = State<Arc<Service>>;
 
+/// A control route's body, read whole; a body that cannot be read is refused as the contract's
+/// routes refuse it (`crate::http::bad_body`), in JSON.
+type Body = Result<Bytes, BytesRejection>;
+
 /// `POST /_sandbox/faults`: adds a fault rule ([`FaultRule`]'s JSON); 400 for a rule that does
 /// not read, such as one naming an operation the contract lacks (the message lists those it has).
-async fn inject_fault(State(service): Shared, body: Bytes) -> Result<StatusCode, ApiError> {
-    service.faults.inject(read::<FaultRule>(&body)?);
+async fn inject_fault(State(service): Shared, body: Body) -> Result<StatusCode, ApiError> {
+    service
+        .faults
+        .inject(read::<FaultRule>(&body.map_err(bad_body)?)?);
     Ok(StatusCode::CREATED)
 }
 
@@ -70,8 +77,14 @@ async fn expire_tokens(State(service): Shared) -> StatusCode {
 }
 
 /// `POST /_sandbox/databases/{database_id}/token`: a database token, without the token flow.
-async fn database_token(State(service): Shared, Path(database): Path<String>) -> Json<Value> {
-    Json(json!({ "token": service.store().issue_database_token(&database) }))
+async fn database_token(
+    State(service): Shared,
+    database: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(database) = database.map_err(bad_path)?;
+    Ok(Json(
+        json!({ "token": service.store().issue_database_token(&database) }),
+    ))
 }
 
 /// `GET /_sandbox/clock`: `{"now": "<RFC 3339>"}`, the time the sandbox reads.
@@ -89,8 +102,8 @@ struct Advance {
 
 /// `POST /_sandbox/clock` with `{"advance_seconds": n}`: moves the sandbox's clock forward (its
 /// backups progress, its tokens and links expire), then answers as `GET` does.
-async fn advance_clock(State(service): Shared, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let Advance { advance_seconds } = read(&body)?;
+async fn advance_clock(State(service): Shared, body: Body) -> Result<Json<Value>, ApiError> {
+    let Advance { advance_seconds } = read(&body.map_err(bad_body)?)?;
     service
         .clock()
         .advance(Duration::from_secs(advance_seconds));

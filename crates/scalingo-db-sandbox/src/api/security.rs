@@ -2,7 +2,7 @@
 //! routes take the credential from where its scheme says and pass the path's parameters as the
 //! scope; a scheme added to the contract does not compile until it is decided here.
 
-use scalingo_db_generated::SecurityScheme;
+use scalingo_db_generated::{Credential, SecurityScheme};
 
 use crate::error::ApiError;
 use crate::generated_api::Security;
@@ -28,7 +28,27 @@ impl Security for Service {
                 backup: parameter(scheme, scope, "backup_id")?.to_owned(),
             },
         };
-        store.check_token(credential, &grant)
+        let Some(token) = credential else {
+            return Err(ApiError::Unauthorized(missing(scheme)));
+        };
+        store.check_token(token, &grant)
+    }
+}
+
+/// What a request without `scheme`'s credential lacks, said where the client would look: a link's
+/// token is part of the link, not a header the client forgot.
+fn missing(scheme: SecurityScheme) -> String {
+    match (scheme, scheme.credential()) {
+        (SecurityScheme::ArchiveLink, Credential::Query(parameter)) => format!(
+            "the link's token is missing: an archive link carries it as its `{parameter}` query \
+             parameter (get_backup_archive_url answers a new link)"
+        ),
+        (_, Credential::Bearer) => "a bearer token is required".to_owned(),
+        (_, Credential::Basic) => "a token is required as the HTTP Basic password".to_owned(),
+        (_, Credential::Query(parameter)) => {
+            format!("the `{parameter}` query parameter is required")
+        }
+        (_, Credential::Header(header)) => format!("the `{header}` header is required"),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{Method, Request};
+use axum::http::{HeaderMap, Method, Request};
 use chrono::{DateTime, Utc};
 use scalingo_db_generated::{OperationId, Server};
 use serde_json::{Value, json};
@@ -23,14 +23,14 @@ use crate::store::Store;
 
 /// A sandbox without a socket: its service (to reach the store, faults and counters) and its
 /// router (with the control routes).
-struct Harness {
-    service: Arc<Service>,
+pub(super) struct Harness {
+    pub(super) service: Arc<Service>,
     router: Router,
-    token: String,
+    pub(super) token: String,
 }
 
 impl Harness {
-    fn new(config: SandboxConfig) -> Self {
+    pub(super) fn new(config: SandboxConfig) -> Self {
         let service = Arc::new(Service::new(
             Store::new(config),
             "http://sandbox.test".to_owned(),
@@ -59,7 +59,12 @@ impl Harness {
 
     /// `method` on the Database API's `path` (below `/databases/{DEFAULT_DATABASE}`), with the
     /// harness's database token.
-    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(super) async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let uri = format!(
             "{}/databases/{DEFAULT_DATABASE}{path}",
             Server::DatabaseApi.path_prefix()
@@ -68,7 +73,7 @@ impl Harness {
         self.send(method, &uri, Some(&token), body).await
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         uri: &str,
@@ -86,6 +91,13 @@ impl Harness {
             None => request.body(Body::empty()),
         }
         .expect("a request");
+        let (status, _, body) = self.raw(request).await;
+        (status, body)
+    }
+
+    /// Any request: the answer's status, headers, and body as JSON (a JSON string of the body's
+    /// text when it is not JSON).
+    pub(super) async fn raw(&self, request: Request<Body>) -> (u16, HeaderMap, Value) {
         let response = self
             .router
             .clone()
@@ -93,6 +105,7 @@ impl Harness {
             .await
             .expect("infallible");
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .expect("a body");
@@ -102,11 +115,11 @@ impl Harness {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        (status, body)
+        (status, headers, body)
     }
 }
 
-fn start() -> DateTime<Utc> {
+pub(super) fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T12:00:00.250Z")
         .expect("a date")
         .to_utc()

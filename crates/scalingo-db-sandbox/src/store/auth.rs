@@ -17,10 +17,9 @@ impl Store {
         }
     }
 
-    /// Checks that `token` is current and grants exactly `grant`.
-    pub fn check_token(&self, token: Option<&str>, grant: &Grant) -> Result<(), ApiError> {
-        let token =
-            token.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".to_owned()))?;
+    /// Checks that `token` is current and grants exactly `grant` (a missing one is refused by
+    /// the security scheme that wanted it, `api/security.rs`, in its own words).
+    pub fn check_token(&self, token: &str, grant: &Grant) -> Result<(), ApiError> {
         self.tokens
             .check(token, grant, self.now())
             .map_err(|refusal| {
@@ -78,12 +77,42 @@ mod tests {
         let grant = Grant::Database(DEFAULT_DATABASE.to_owned());
 
         clock.advance(Duration::from_secs(3599));
-        assert_eq!(store.check_token(Some(&token), &grant), Ok(()));
+        assert_eq!(store.check_token(&token, &grant), Ok(()));
         clock.advance(Duration::from_secs(1));
         assert_eq!(
-            store.check_token(Some(&token), &grant),
+            store.check_token(&token, &grant),
             Err(ApiError::Unauthorized("token expired".to_owned()))
         );
+    }
+
+    #[test]
+    fn issuing_many_tokens_keeps_the_kept_set_bounded_and_forgets_expired_ones() {
+        let clock = Clock::manual(chrono::Utc::now());
+        let mut store = Store::new(SandboxConfig {
+            clock: clock.clone(),
+            user_token_lifetime: Duration::from_secs(60),
+            token_limit: 500,
+            ..SandboxConfig::default()
+        });
+        let first = store.issue(Grant::User);
+        for _ in 0..2_000 {
+            store.issue(Grant::User);
+        }
+        assert_eq!(store.tokens.len(), 500, "bounded by the configured limit");
+        assert_eq!(
+            store.check_token(&first, &Grant::User),
+            Err(ApiError::Unauthorized("invalid token".to_owned())),
+            "the oldest made room"
+        );
+
+        // An hour after they expired, the old tokens go, a few at each issue (four: more than
+        // the one it adds, so that the backlog drains).
+        clock.advance(Duration::from_secs(60 + 3600));
+        let fresh: Vec<String> = (0..150).map(|_| store.issue(Grant::User)).collect();
+        assert_eq!(store.tokens.len(), 150, "only the new tokens are left");
+        for token in &fresh {
+            assert_eq!(store.check_token(token, &Grant::User), Ok(()));
+        }
     }
 
     #[test]

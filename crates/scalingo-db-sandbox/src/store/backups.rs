@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Database, random_id};
 use crate::archive::Archive;
+use crate::clock::later;
 use crate::config::SandboxConfig;
 use crate::error::ApiError;
 
@@ -63,9 +64,13 @@ impl Backup {
     /// Where the backup is at `now`.
     pub fn status(&self, lifecycle: Lifecycle, now: DateTime<Utc>) -> BackupStatus {
         let elapsed = (now - self.created_at).to_std().unwrap_or(Duration::ZERO);
+        // Saturating: the configured phases may be as long as `Duration::MAX`.
+        let done_after = lifecycle
+            .scheduled_for
+            .saturating_add(lifecycle.running_for);
         if elapsed < lifecycle.scheduled_for {
             BackupStatus::Scheduled
-        } else if elapsed < lifecycle.scheduled_for + lifecycle.running_for {
+        } else if elapsed < done_after {
             BackupStatus::Running
         } else {
             BackupStatus::Done
@@ -88,8 +93,8 @@ impl Backup {
         now: DateTime<Utc>,
     ) -> types::Backup {
         let status = self.status(lifecycle, now);
-        let started_at =
-            (status != BackupStatus::Scheduled).then(|| self.created_at + lifecycle.scheduled_for);
+        let started_at = (status != BackupStatus::Scheduled)
+            .then(|| later(self.created_at, lifecycle.scheduled_for));
         let size = (status == BackupStatus::Done)
             .then(|| i64::try_from(lifecycle.archive_len).unwrap_or(i64::MAX));
         types::Backup {

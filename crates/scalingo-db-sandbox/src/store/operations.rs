@@ -10,6 +10,7 @@ use scalingo_db_generated::{OperationStatus, OperationType};
 use serde::{Deserialize, Serialize};
 
 use super::{Database, random_id};
+use crate::clock::later;
 use crate::config::SandboxConfig;
 use crate::error::ApiError;
 
@@ -39,6 +40,12 @@ pub struct OperationLifecycle {
 }
 
 impl OperationLifecycle {
+    /// How long after its creation an operation is finished; saturating, as the configured
+    /// phases may be as long as `Duration::MAX`.
+    fn finished_after(self) -> Duration {
+        self.pending_for.saturating_add(self.running_for)
+    }
+
     /// The lifecycle `config` sets.
     pub fn of(config: &SandboxConfig) -> Self {
         OperationLifecycle {
@@ -64,7 +71,7 @@ impl Operation {
         let elapsed = (now - self.created_at).to_std().unwrap_or(Duration::ZERO);
         if elapsed < lifecycle.pending_for {
             OperationStatus::Pending
-        } else if elapsed < lifecycle.pending_for + lifecycle.running_for {
+        } else if elapsed < lifecycle.finished_after() {
             OperationStatus::Running
         } else {
             OperationStatus::Finished
@@ -80,7 +87,7 @@ impl Operation {
     pub fn view(&self, lifecycle: OperationLifecycle, now: DateTime<Utc>) -> types::Operation {
         let status = self.status(lifecycle, now);
         let finished_at = (status == OperationStatus::Finished)
-            .then(|| self.created_at + lifecycle.pending_for + lifecycle.running_for);
+            .then(|| later(self.created_at, lifecycle.finished_after()));
         types::Operation {
             id: self.id.clone(),
             type_: Some(self.kind.clone()),
