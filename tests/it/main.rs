@@ -11,6 +11,7 @@ mod backups_wire;
 mod client_setup;
 mod downloads;
 mod errors;
+mod path_parameters;
 mod retries;
 mod sandbox_auth;
 mod sandbox_backups;

@@ -101,6 +101,9 @@ pub enum Problem {
     Missing,
     /// An optional field that may be left out but not null is null.
     Null,
+    /// A path parameter a URL path cannot carry: empty, `.` or `..`, which URL normalisation
+    /// would turn into another path.
+    NotInAPath,
     /// The value is not of the field's type.
     WrongType {
         /// What it must be: `a string`, `an integer`, `a boolean`, `an array`.
@@ -167,6 +170,9 @@ impl fmt::Display for Problem {
         match self {
             Problem::Missing => f.write_str("is missing"),
             Problem::Null => f.write_str("is null (leave it out instead)"),
+            Problem::NotInAPath => {
+                f.write_str("is empty, `.` or `..`, which a URL path cannot carry")
+            }
             Problem::WrongType { expected } => write!(f, "is not {expected}"),
             Problem::TooShort { length } | Problem::TooLong { length } => {
                 write!(f, "has {length} character{}", plural(*length))

@@ -61,9 +61,13 @@ impl<'a> Backups<'a> {
         let db = self.db;
         Call::new(move |options| {
             Box::pin(async move {
-                db.send(OperationId::ListBackups, options, never, |api| async move {
-                    api.list_backups(db.addon_id()).await
-                })
+                db.send(
+                    OperationId::ListBackups,
+                    &[],
+                    options,
+                    never,
+                    |api| async move { api.list_backups(db.addon_id()).await },
+                )
                 .await
             })
         })
@@ -77,6 +81,7 @@ impl<'a> Backups<'a> {
             Box::pin(async move {
                 db.send(
                     OperationId::CreateBackup,
+                    &[],
                     options,
                     never,
                     |api| async move { api.create_backup(db.addon_id()).await },
@@ -93,9 +98,13 @@ impl<'a> Backups<'a> {
         Call::new(move |options| {
             Box::pin(async move {
                 let backup_id = &backup_id;
-                db.send(OperationId::GetBackup, options, never, |api| async move {
-                    api.get_backup(db.addon_id(), backup_id).await
-                })
+                db.send(
+                    OperationId::GetBackup,
+                    &[backup_id],
+                    options,
+                    never,
+                    |api| async move { api.get_backup(db.addon_id(), backup_id).await },
+                )
                 .await
             })
         })
@@ -112,6 +121,7 @@ impl<'a> Backups<'a> {
                 let (link, meta) = db
                     .send(
                         OperationId::GetBackupArchiveUrl,
+                        &[backup_id],
                         options,
                         never,
                         |api| async move { api.get_backup_archive_url(db.addon_id(), backup_id).await },

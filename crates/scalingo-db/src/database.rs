@@ -97,9 +97,13 @@ impl Database {
     pub fn show(&self) -> Call<'_, DatabaseInfo> {
         Call::new(move |options| {
             Box::pin(async move {
-                self.send(OperationId::GetDatabase, options, never, |api| async move {
-                    api.get_database(self.addon_id()).await
-                })
+                self.send(
+                    OperationId::GetDatabase,
+                    &[],
+                    options,
+                    never,
+                    |api| async move { api.get_database(self.addon_id()).await },
+                )
                 .await
             })
         })

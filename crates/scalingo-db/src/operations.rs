@@ -32,6 +32,7 @@ impl<'a> Operations<'a> {
                 let operation_id = &operation_id;
                 db.send(
                     OperationId::GetOperation,
+                    &[operation_id],
                     options,
                     never,
                     |api| async move { api.get_operation(db.addon_id(), operation_id).await },

@@ -33,6 +33,7 @@ impl<'a> Pitr<'a> {
             Box::pin(async move {
                 db.send(
                     OperationId::GetRecoveryWindow,
+                    &[],
                     options,
                     never,
                     |api| async move { api.get_recovery_window(db.addon_id()).await },
@@ -64,6 +65,7 @@ impl<'a> Pitr<'a> {
                 let (answer, meta) = db
                     .send(
                         OperationId::RestoreDatabase,
+                        &[],
                         options,
                         never,
                         |api| async move { api.restore_database(db.addon_id(), request).await },

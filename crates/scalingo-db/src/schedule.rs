@@ -40,9 +40,13 @@ impl<'a> Backups<'a> {
         Call::new(move |options| {
             Box::pin(async move {
                 let (database, meta) = db
-                    .send(OperationId::GetDatabase, options, never, |api| async move {
-                        api.get_database(db.addon_id()).await
-                    })
+                    .send(
+                        OperationId::GetDatabase,
+                        &[],
+                        options,
+                        never,
+                        |api| async move { api.get_database(db.addon_id()).await },
+                    )
                     .await?;
                 Ok((Schedule::from(&database), meta))
             })
@@ -78,6 +82,7 @@ impl<'a> Backups<'a> {
                 let (database, meta) = db
                     .send(
                         OperationId::UpdateDatabase,
+                        &[],
                         options,
                         never,
                         |api| async move { api.update_database(db.addon_id(), request).await },

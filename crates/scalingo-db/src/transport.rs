@@ -20,6 +20,7 @@ use crate::clock::since;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::retry::Repeatable;
+use crate::validation;
 use crate::{Client, Token};
 
 type Generated<T> = std::result::Result<ResponseValue<T>, scalingo_db_generated::Error<ByteStream>>;
@@ -46,12 +47,17 @@ impl Database {
     /// Sends the Database API operation `operation` with `call`, with the database's token,
     /// retrying as the policy allows, and answers what the body carries.
     ///
+    /// `path` holds the operation's path parameters after the database's id, in the path's order
+    /// (a user's name, a backup's id): each is checked to be one a URL can carry, the database's
+    /// id included, before anything is sent.
+    ///
     /// `recover` turns a final error into a success when the operation's intent is met anyway;
     /// its second argument says whether an earlier attempt may have been applied by the server
     /// (its answer was lost).
     pub(crate) async fn send<T, F, Fut>(
         &self,
         operation: OperationId,
+        path: &[&str],
         options: CallOptions,
         recover: impl Fn(&Error, bool) -> Option<T::Inner>,
         call: F,
@@ -61,6 +67,8 @@ impl Database {
         F: Fn(Arc<scalingo_db_generated::Client>) -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
+        let parameters = std::iter::once(self.addon_id()).chain(path.iter().copied());
+        validation::path_parameters(operation, parameters)?;
         let client = self.client();
         let call = &call;
         let recover = |error: &Error, maybe_applied| {
@@ -159,6 +167,7 @@ impl Client {
         addon_id: &str,
         user_token: &Token,
     ) -> Result<Token> {
+        validation::path_parameters(OperationId::GetAddonToken, [app, addon_id])?;
         let authorization = Authorization::Bearer(Token::clone(user_token));
         let addon = self
             .send_token_request(

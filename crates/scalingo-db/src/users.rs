@@ -113,9 +113,13 @@ impl<'a> Users<'a> {
         let db = self.db;
         Call::new(move |options| {
             Box::pin(async move {
-                db.send(OperationId::ListUsers, options, never, |api| async move {
-                    api.list_users(db.addon_id()).await
-                })
+                db.send(
+                    OperationId::ListUsers,
+                    &[],
+                    options,
+                    never,
+                    |api| async move { api.list_users(db.addon_id()).await },
+                )
                 .await
             })
         })
@@ -136,9 +140,13 @@ impl<'a> Users<'a> {
             Box::pin(async move {
                 validation::check(db.client().validation(), &request, tables::CREATE_USER)?;
                 let request = &request;
-                db.send(OperationId::CreateUser, options, never, |api| async move {
-                    api.create_user(db.addon_id(), request).await
-                })
+                db.send(
+                    OperationId::CreateUser,
+                    &[],
+                    options,
+                    never,
+                    |api| async move { api.create_user(db.addon_id(), request).await },
+                )
                 .await
             })
         })
@@ -171,6 +179,7 @@ impl<'a> Users<'a> {
                 let (name, request) = (&name, &request);
                 db.send(
                     OperationId::UpdateUserPassword,
+                    &[name],
                     options,
                     never,
                     |api| async move {
@@ -193,6 +202,7 @@ impl<'a> Users<'a> {
                 let name = &name;
                 db.send(
                     OperationId::ResetUserPassword,
+                    &[name],
                     options,
                     never,
                     |api| async move { api.reset_user_password(db.addon_id(), name).await },
@@ -217,6 +227,7 @@ impl<'a> Users<'a> {
                 };
                 db.send(
                     OperationId::DeleteUser,
+                    &[name],
                     options,
                     gone_after_lost_answer,
                     |api| async move { api.delete_user(db.addon_id(), name).await },

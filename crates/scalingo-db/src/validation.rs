@@ -1,4 +1,5 @@
-//! Client-side checks of request bodies against the rules of the contract.
+//! Client-side checks of requests against the rules of the contract: the bodies, and the path
+//! parameters a URL can carry.
 //!
 //! The rules are not written here: they are the tables `cargo xtask codegen` extracted from
 //! openapi.yaml, applied by the generated crate's checker. This module only turns the violations
@@ -6,6 +7,9 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
+use scalingo_db_generated::OperationId;
 use scalingo_db_generated::rules::{self, FieldRule};
 pub use scalingo_db_generated::rules::{Problem, Violation};
 
@@ -96,5 +100,59 @@ pub(crate) fn check<T: serde::Serialize>(
         Ok(())
     } else {
         Err(ValidationError { violations })
+    }
+}
+
+/// The rule every path parameter follows, in words.
+const PATH_PARAMETER_RULE: &str = "a value a URL path can carry: not empty, `.` or `..`";
+
+/// Checks `values`, the path parameters of `operation` in its path's order, whatever the
+/// validation mode: an empty value, `.` or `..` would not reach the service as given (URL
+/// normalisation removes or climbs such segments: `backups/..` becomes the database's own path),
+/// so the request would act on something else than what was named.
+pub(crate) fn path_parameters<'v>(
+    operation: OperationId,
+    values: impl IntoIterator<Item = &'v str>,
+) -> Result<(), ValidationError> {
+    let names = operation
+        .path()
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'));
+    let violations: Vec<Violation> = names
+        .zip(values)
+        .filter(|(_, value)| matches!(*value, "" | "." | ".."))
+        .map(|(field, _)| Violation {
+            field,
+            rule: Cow::Borrowed(PATH_PARAMETER_RULE),
+            problem: Problem::NotInAPath,
+        })
+        .collect();
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError { violations })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parameters_a_url_would_change_are_refused_by_name() {
+        let ok = path_parameters(OperationId::GetBackup, ["ad-1", "5b8b3610"]);
+        assert_eq!(ok, Ok(()));
+        for bad in ["", ".", ".."] {
+            let error = path_parameters(OperationId::GetBackup, ["ad-1", bad]).expect_err(bad);
+            assert_eq!(error.field(), "backup_id", "{bad:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains("backup_id is empty, `.` or `..`"),
+                "{error}"
+            );
+        }
+        let error = path_parameters(OperationId::ListUsers, [".."]).expect_err("the database");
+        assert_eq!(error.field(), "database_id");
     }
 }
