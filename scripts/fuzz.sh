@@ -22,6 +22,8 @@ targets=(
   "scalingo-db fuzz::fuzz_a_service_error_of_any_text_is_shown_in_one_line"
   "scalingo-db fuzz::fuzz_a_secret_in_a_body_never_reaches_the_snippet"
   "scalingo-db-generated fuzz_any_body_is_judged_field_by_field"
+  "scalingo-db-sandbox fuzz::fuzz_any_range_header_is_within_the_archive_or_refused"
+  "scalingo-db-sandbox fuzz::fuzz_any_request_body_is_read_or_refused_with_the_contracts_answer"
   "scalingo-db-cli fuzz::fuzz_any_typed_time_or_hour_is_read_or_refused_with_a_message"
   "scalingo-db-cli fuzz::fuzz_an_rfc_3339_time_reads_back_as_the_same_instant"
   "scalingo-db-cli fuzz::fuzz_a_backup_name_never_leaves_the_chosen_directory"
