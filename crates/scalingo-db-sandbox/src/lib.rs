@@ -40,6 +40,7 @@ mod service;
 mod state;
 mod store;
 mod tokens;
+mod validators;
 
 pub use clock::Clock;
 pub use config::{
