@@ -726,6 +726,20 @@ async fn a_writer_fails_when_the_archive_changed_during_the_download() {
     );
 }
 
+#[tokio::test]
+async fn an_open_archive_shows_no_link_token_in_its_debug() {
+    let (_sandbox, db, token) = start().await;
+    let backup = seeded_backup(&db).await;
+    let link = db.backups().archive_url(&backup.id).await.expect("a link");
+    let stream = db.backups().open_archive(&link).await.expect("open");
+    let shown = format!("{stream:?}");
+    assert!(
+        !shown.contains("token=") && !shown.contains("eyJ") && !shown.contains(&token),
+        "{shown}"
+    );
+    assert!(shown.contains("200"), "{shown}");
+}
+
 // Item 3: a part file or its sidecar is never followed, nor written unless a regular file.
 
 #[tokio::test]

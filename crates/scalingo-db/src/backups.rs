@@ -232,7 +232,6 @@ fn parse_link(link: &ArchiveUrl) -> Result<url::Url> {
 }
 
 /// An archive being downloaded: its length, and its bytes as a stream of chunks.
-#[derive(Debug)]
 pub struct ArchiveStream {
     /// Read at the start: reqwest's own figure shrinks as the body is consumed.
     content_length: Option<u64>,
@@ -241,6 +240,18 @@ pub struct ArchiveStream {
     /// The version of the archive the answer names.
     validator: Option<Validator>,
     response: reqwest::Response,
+}
+
+impl std::fmt::Debug for ArchiveStream {
+    /// Written by hand: the response's own `Debug` shows its URL, whose query string is the
+    /// link's token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveStream")
+            .field("status", &self.response.status().as_u16())
+            .field("content_length", &self.content_length)
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ArchiveStream {

@@ -6,6 +6,7 @@
 //! complete archive that is not one. A writer never receives a body that does not start like an
 //! archive.
 
+mod background_check;
 mod gzip_check;
 mod part;
 mod safe_fs;
@@ -327,7 +328,7 @@ impl<'a> Backups<'a> {
                 }
             }
         }
-        sink.check_complete()?;
+        sink.check_complete().await?;
         Ok(resumes)
     }
 
@@ -387,7 +388,7 @@ impl<'a> Backups<'a> {
         let stall_limit = self.database().client().request_timeout();
         let read = async {
             while let Some(chunk) = stalled_after(stall_limit, stream.chunk()).await? {
-                sink.write(&chunk).await?;
+                sink.write(chunk).await?;
                 on_progress(Progress {
                     bytes: sink.len(),
                     total,

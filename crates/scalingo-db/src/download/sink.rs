@@ -4,8 +4,8 @@
 //! The sink holds back an archive's first bytes until it can compare them with the gzip magic, so
 //! a body that is not an archive (a storage error answered with 200, a gateway's HTML page) never
 //! reaches the destination: a file could be removed afterwards, but a writer cannot be un-written.
-//! Every byte also goes through a [`GzipCheck`], so a finished archive is one whose gzip trailer
-//! agrees with its content. The sink knows which version of the archive it holds (its
+//! Every byte also goes through a [`GzipCheck`] (on a thread of its own, [`BackgroundCheck`]), so
+//! a finished archive is one whose gzip trailer agrees with its content. The sink knows which version of the archive it holds (its
 //! [`Validator`]) and, for a destination that can take it back, starts over when that changes.
 
 use std::future::Future;
@@ -13,8 +13,10 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _, BufWriter};
 
+use super::background_check::BackgroundCheck;
 use super::gzip_check::GzipCheck;
 use super::validator::Validator;
 use crate::error::{ArchiveProblem, Error, Result};
@@ -82,7 +84,7 @@ pub(super) struct Sink<D> {
     prepared: bool,
     /// The version of the archive whose bytes these are, when the server named it.
     validator: Option<Validator>,
-    check: GzipCheck,
+    check: BackgroundCheck,
 }
 
 impl<D: Destination> Sink<D> {
@@ -96,7 +98,7 @@ impl<D: Destination> Sink<D> {
             starts_like_gzip: false,
             prepared: false,
             validator: None,
-            check: GzipCheck::default(),
+            check: BackgroundCheck::new(GzipCheck::default()),
         }
     }
 
@@ -114,7 +116,7 @@ impl<D: Destination> Sink<D> {
             starts_like_gzip: true,
             prepared: true,
             validator: Some(validator),
-            check,
+            check: BackgroundCheck::new(check),
             ..Sink::new(Some(path), destination)
         }
     }
@@ -156,42 +158,43 @@ impl<D: Destination> Sink<D> {
         self.starts_like_gzip = false;
         self.prepared = false;
         self.validator = validator;
-        self.check = GzipCheck::default();
+        self.check = BackgroundCheck::new(GzipCheck::default());
         Ok(())
     }
 
     /// Takes the next bytes of the archive. Fails, writing nothing, if the archive does not start
     /// like a gzip file, or as soon as its bytes cannot be a gzip file.
-    pub(super) async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+    pub(super) async fn write(&mut self, chunk: Bytes) -> Result<()> {
         let mut rest = chunk;
         if !self.starts_like_gzip {
-            let taken = chunk.len().min(GZIP_MAGIC.len() - self.head.len());
-            self.head.extend_from_slice(&chunk[..taken]);
+            let taken = rest.len().min(GZIP_MAGIC.len() - self.head.len());
+            self.head.extend_from_slice(&rest[..taken]);
             self.len += taken as u64;
-            rest = &chunk[taken..];
+            rest = rest.slice(taken..);
             if self.head.len() < GZIP_MAGIC.len() {
                 return Ok(());
             }
             if self.head[..] != GZIP_MAGIC {
-                return Err(not_gzip(&[&self.head[..], rest].concat()));
+                return Err(not_gzip(&[&self.head[..], &rest[..]].concat()));
             }
             self.starts_like_gzip = true;
             let head = std::mem::take(&mut self.head);
-            self.put(&head).await?;
+            self.put(Bytes::from(head)).await?;
         }
+        let len = rest.len() as u64;
         self.put(rest).await?;
-        self.len += rest.len() as u64;
+        self.len += len;
         Ok(())
     }
 
     /// Fails unless the archive is whole: its start was checked (an archive shorter than the
     /// gzip magic is not one, and what was held back must not be lost silently) and its gzip
     /// data ended with a trailer that agrees with it.
-    pub(super) fn check_complete(&mut self) -> Result<()> {
+    pub(super) async fn check_complete(&mut self) -> Result<()> {
         if !self.starts_like_gzip {
             return Err(not_gzip(&self.head));
         }
-        self.check.finish().map_err(Error::Archive)
+        self.check.finish().await.map_err(Error::Archive)
     }
 
     /// Hands what is buffered to the destination.
@@ -206,17 +209,20 @@ impl<D: Destination> Sink<D> {
     }
 
     /// Checks `bytes`, readies the destination before its first byte, then writes them.
-    async fn put(&mut self, bytes: &[u8]) -> Result<()> {
+    async fn put(&mut self, bytes: Bytes) -> Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.check.update(bytes).map_err(Error::Archive)?;
+        self.check
+            .update(bytes.clone())
+            .await
+            .map_err(Error::Archive)?;
         if !self.prepared {
             let validator = self.validator.clone();
             self.writer.get_mut().prepare(validator.as_ref()).await?;
             self.prepared = true;
         }
-        let result = self.writer.write_all(bytes).await;
+        let result = self.writer.write_all(&bytes).await;
         result.map_err(|error| self.io(error))
     }
 
@@ -257,15 +263,17 @@ mod tests {
         let archive = archive();
         let mut written = Vec::new();
         let mut sink = sink(&mut written);
-        sink.write(&archive[..1])
+        sink.write(Bytes::copy_from_slice(&archive[..1]))
             .await
             .expect("the first byte is held");
         sink.flush().await.expect("flush");
         assert_eq!(sink.len(), 1, "a resume would start after the held byte");
         assert!(!sink.starts_like_gzip());
-        sink.write(&archive[1..]).await.expect("the rest");
+        sink.write(Bytes::copy_from_slice(&archive[1..]))
+            .await
+            .expect("the rest");
         sink.flush().await.expect("flush");
-        sink.check_complete().expect("a whole archive");
+        sink.check_complete().await.expect("a whole archive");
         assert_eq!(sink.len(), archive.len() as u64);
         drop(sink);
         assert_eq!(written, archive);
@@ -278,7 +286,7 @@ mod tests {
             let mut sink = sink(&mut written);
             let mut outcome = Ok(());
             for chunk in chunks {
-                outcome = sink.write(chunk).await;
+                outcome = sink.write(Bytes::copy_from_slice(chunk)).await;
             }
             sink.flush().await.expect("flush");
             match outcome {
@@ -296,9 +304,18 @@ mod tests {
     async fn an_archive_shorter_than_the_magic_is_not_one() {
         let mut written = Vec::new();
         let mut empty = sink(&mut written);
-        assert!(matches!(empty.check_complete(), Err(Error::Archive(_))));
-        empty.write(&[0x1f]).await.expect("held");
-        assert!(matches!(empty.check_complete(), Err(Error::Archive(_))));
+        assert!(matches!(
+            empty.check_complete().await,
+            Err(Error::Archive(_))
+        ));
+        empty
+            .write(Bytes::from_static(&[0x1f]))
+            .await
+            .expect("held");
+        assert!(matches!(
+            empty.check_complete().await,
+            Err(Error::Archive(_))
+        ));
         empty.flush().await.expect("flush");
         drop(empty);
         assert!(written.is_empty());
@@ -311,7 +328,9 @@ mod tests {
         archive[last] ^= 1;
         let mut written = Vec::new();
         let mut sink = sink(&mut written);
-        let outcome = sink.write(&archive).await;
+        // Checked beside the transfer: the write is taken, the end tells.
+        sink.write(Bytes::from(archive)).await.expect("taken");
+        let outcome = sink.check_complete().await;
         assert!(
             matches!(
                 outcome,
@@ -327,7 +346,9 @@ mod tests {
         let mut written = Vec::new();
         let mut sink = sink(&mut written);
         sink.begin(Some(Validator::ETag("\"a\"".into())));
-        sink.write(&archive[..50]).await.expect("a start");
+        sink.write(Bytes::copy_from_slice(&archive[..50]))
+            .await
+            .expect("a start");
         assert_eq!(sink.validator(), Some(&Validator::ETag("\"a\"".into())));
         match sink.start_over(None).await {
             Err(Error::Archive(ArchiveProblem::Changed { written })) => assert_eq!(written, 50),

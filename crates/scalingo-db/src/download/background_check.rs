@@ -1,0 +1,158 @@
+//! [`BackgroundCheck`]: the [`GzipCheck`] of a download, run on a thread of its own so that it
+//! overlaps the transfer instead of adding to it.
+//!
+//! Checking a real archive means inflating it, which one core does at a few hundred MiB/s of
+//! archive: in line with the transfer, that time would add to every chunk's (a download at
+//! 100 MiB/s would lose about 40%). Beside it, on the runtime's blocking pool, it costs nothing
+//! while the network is slower than the check, and slows the transfer to the check's pace only
+//! when it is faster. Chunks are handed over as they are (`Bytes` share their buffer) through a
+//! short queue, so memory stays bounded; a failure stops the transfer at the next chunk.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::gzip_check::GzipCheck;
+use crate::error::ArchiveProblem;
+
+/// Chunks waiting for the check at most; past that, the transfer waits for it.
+const QUEUE: usize = 64;
+
+/// A running check.
+pub(super) struct BackgroundCheck {
+    state: State,
+}
+
+enum State {
+    /// Not started: no chunk yet (a download that fails before its first byte starts nothing).
+    Idle(GzipCheck),
+    /// Checking on the blocking pool.
+    Running {
+        queue: mpsc::Sender<Bytes>,
+        worker: JoinHandle<Result<(), ArchiveProblem>>,
+    },
+    /// Over, with what it found.
+    Done(Result<(), ArchiveProblem>),
+}
+
+impl BackgroundCheck {
+    /// The check of an archive whose first bytes (if any) `check` has already taken.
+    pub(super) fn new(check: GzipCheck) -> Self {
+        BackgroundCheck {
+            state: State::Idle(check),
+        }
+    }
+
+    /// Hands the archive's next bytes to the check, waiting while it is [`QUEUE`] chunks behind.
+    /// Fails with what the check found, once it found something.
+    pub(super) async fn update(&mut self, chunk: Bytes) -> Result<(), ArchiveProblem> {
+        if let State::Idle(_) = self.state {
+            let State::Idle(mut check) = std::mem::replace(&mut self.state, State::Done(Ok(())))
+            else {
+                unreachable!("matched above");
+            };
+            let (queue, mut chunks) = mpsc::channel::<Bytes>(QUEUE);
+            let worker = tokio::task::spawn_blocking(move || {
+                while let Some(chunk) = chunks.blocking_recv() {
+                    check.update(&chunk)?;
+                }
+                check.finish()
+            });
+            self.state = State::Running { queue, worker };
+        }
+        match &self.state {
+            State::Running { queue, .. } => match queue.send(chunk).await {
+                Ok(()) => Ok(()),
+                // The worker stopped taking chunks: it found something.
+                Err(_) => self.finish().await,
+            },
+            State::Done(outcome) => outcome.clone(),
+            State::Idle(_) => unreachable!("started above"),
+        }
+    }
+
+    /// Ends the check (the archive has no more bytes): what it found.
+    pub(super) async fn finish(&mut self) -> Result<(), ArchiveProblem> {
+        let outcome = match std::mem::replace(&mut self.state, State::Done(Ok(()))) {
+            State::Idle(mut check) => check.finish(),
+            State::Running { queue, worker } => {
+                // Closing the queue lets the worker end, once it has taken every chunk.
+                drop(queue);
+                worker.await.unwrap_or_else(|_| {
+                    Err(ArchiveProblem::Corrupt {
+                        at: 0,
+                        reason: "the check of its gzip data failed to run".to_owned(),
+                    })
+                })
+            }
+            State::Done(outcome) => outcome,
+        };
+        self.state = State::Done(outcome.clone());
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn archive() -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        encoder.write_all(&content).expect("in memory");
+        encoder.finish().expect("in memory")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_whole_archive_passes_and_the_outcome_stays() {
+        let archive = archive();
+        let mut check = BackgroundCheck::new(GzipCheck::default());
+        for chunk in archive.chunks(1000) {
+            check
+                .update(Bytes::copy_from_slice(chunk))
+                .await
+                .expect("valid so far");
+        }
+        assert_eq!(check.finish().await, Ok(()));
+        assert_eq!(check.finish().await, Ok(()), "asked again");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failure_stops_the_transfer_a_few_chunks_later() {
+        let mut bytes = archive();
+        let archive_chunks = bytes.len().div_ceil(1000);
+        // Garbage after the archive: the check fails there.
+        bytes.extend(vec![0x55; 10_000_000]);
+        let mut check = BackgroundCheck::new(GzipCheck::default());
+        let mut failed_at = None;
+        for (index, chunk) in bytes.chunks(1000).enumerate() {
+            if let Err(problem) = check.update(Bytes::copy_from_slice(chunk)).await {
+                assert!(
+                    matches!(problem, ArchiveProblem::Corrupt { .. }),
+                    "{problem:?}"
+                );
+                failed_at = Some(index);
+                break;
+            }
+        }
+        let failed_at = failed_at.expect("the failure shows before the end");
+        // The queue holds QUEUE chunks: the failure shows within that many more.
+        assert!(
+            (archive_chunks - 1..=archive_chunks + QUEUE + 1).contains(&failed_at),
+            "shown at chunk {failed_at}, the archive ends in chunk {}",
+            archive_chunks - 1
+        );
+        assert!(check.finish().await.is_err(), "the outcome stays");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_check_never_fed_ends_where_it_stands() {
+        let mut nothing = BackgroundCheck::new(GzipCheck::default());
+        assert!(
+            nothing.finish().await.is_err(),
+            "no archive is no gzip file"
+        );
+    }
+}
