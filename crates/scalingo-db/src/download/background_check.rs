@@ -5,8 +5,10 @@
 //! archive: in line with the transfer, that time would add to every chunk's (a download at
 //! 100 MiB/s would lose about 40%). Beside it, on the runtime's blocking pool, it costs nothing
 //! while the network is slower than the check, and slows the transfer to the check's pace only
-//! when it is faster. Chunks are handed over as they are (`Bytes` share their buffer) through a
-//! short queue, so memory stays bounded; a failure stops the transfer at the next chunk.
+//! when it is faster. Chunks are handed over as they are (`Bytes` share their buffer), in
+//! batches (a wake-up of the checking thread per network chunk would cost more than the check of
+//! an uncompressed archive) through a short queue, so memory stays bounded (about 1 MiB); a
+//! failure stops the transfer within a few batches.
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -15,8 +17,10 @@ use tokio::task::JoinHandle;
 use super::gzip_check::GzipCheck;
 use crate::error::ArchiveProblem;
 
-/// Chunks waiting for the check at most; past that, the transfer waits for it.
-const QUEUE: usize = 64;
+/// Chunks are handed to the check in batches of at least this many bytes.
+const BATCH: usize = 256 * 1024;
+/// Batches waiting for the check at most; past that, the transfer waits for it.
+const QUEUE: usize = 4;
 
 /// A running check.
 pub(super) struct BackgroundCheck {
@@ -28,8 +32,11 @@ enum State {
     Idle(GzipCheck),
     /// Checking on the blocking pool.
     Running {
-        queue: mpsc::Sender<Bytes>,
+        queue: mpsc::Sender<Vec<Bytes>>,
         worker: JoinHandle<Result<(), ArchiveProblem>>,
+        /// Chunks not handed over yet, and their size.
+        batch: Vec<Bytes>,
+        batched: usize,
     },
     /// Over, with what it found.
     Done(Result<(), ArchiveProblem>),
@@ -43,29 +50,49 @@ impl BackgroundCheck {
         }
     }
 
-    /// Hands the archive's next bytes to the check, waiting while it is [`QUEUE`] chunks behind.
-    /// Fails with what the check found, once it found something.
+    /// Hands the archive's next bytes to the check, waiting while it is [`QUEUE`] batches
+    /// behind. Fails with what the check found, once it found something.
     pub(super) async fn update(&mut self, chunk: Bytes) -> Result<(), ArchiveProblem> {
         if let State::Idle(_) = self.state {
             let State::Idle(mut check) = std::mem::replace(&mut self.state, State::Done(Ok(())))
             else {
                 unreachable!("matched above");
             };
-            let (queue, mut chunks) = mpsc::channel::<Bytes>(QUEUE);
+            let (queue, mut batches) = mpsc::channel::<Vec<Bytes>>(QUEUE);
             let worker = tokio::task::spawn_blocking(move || {
-                while let Some(chunk) = chunks.blocking_recv() {
-                    check.update(&chunk)?;
+                while let Some(batch) = batches.blocking_recv() {
+                    for chunk in batch {
+                        check.update(&chunk)?;
+                    }
                 }
                 check.finish()
             });
-            self.state = State::Running { queue, worker };
+            self.state = State::Running {
+                queue,
+                worker,
+                batch: Vec::new(),
+                batched: 0,
+            };
         }
-        match &self.state {
-            State::Running { queue, .. } => match queue.send(chunk).await {
-                Ok(()) => Ok(()),
-                // The worker stopped taking chunks: it found something.
-                Err(_) => self.finish().await,
-            },
+        match &mut self.state {
+            State::Running {
+                queue,
+                batch,
+                batched,
+                ..
+            } => {
+                *batched += chunk.len();
+                batch.push(chunk);
+                if *batched < BATCH {
+                    return Ok(());
+                }
+                *batched = 0;
+                match queue.send(std::mem::take(batch)).await {
+                    Ok(()) => Ok(()),
+                    // The worker stopped taking batches: it found something.
+                    Err(_) => self.finish().await,
+                }
+            }
             State::Done(outcome) => outcome.clone(),
             State::Idle(_) => unreachable!("started above"),
         }
@@ -75,8 +102,15 @@ impl BackgroundCheck {
     pub(super) async fn finish(&mut self) -> Result<(), ArchiveProblem> {
         let outcome = match std::mem::replace(&mut self.state, State::Done(Ok(()))) {
             State::Idle(mut check) => check.finish(),
-            State::Running { queue, worker } => {
-                // Closing the queue lets the worker end, once it has taken every chunk.
+            State::Running {
+                queue,
+                worker,
+                batch,
+                ..
+            } => {
+                // The last batch may be refused: the worker failed, and says why below.
+                let _ = queue.send(batch).await;
+                // Closing the queue lets the worker end, once it has taken every batch.
                 drop(queue);
                 worker.await.unwrap_or_else(|_| {
                     Err(ArchiveProblem::Corrupt {
@@ -138,9 +172,11 @@ mod tests {
             }
         }
         let failed_at = failed_at.expect("the failure shows before the end");
-        // The queue holds QUEUE chunks: the failure shows within that many more.
+        // It shows once the batch holding the archive's end is checked, and the queue's
+        // batches after it are taken (or refused), the next one gathered.
+        let late = (failed_at + 1 - archive_chunks) * 1000;
         assert!(
-            (archive_chunks - 1..=archive_chunks + QUEUE + 1).contains(&failed_at),
+            failed_at + 1 >= archive_chunks && late <= (QUEUE + 3) * BATCH,
             "shown at chunk {failed_at}, the archive ends in chunk {}",
             archive_chunks - 1
         );
