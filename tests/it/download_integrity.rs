@@ -222,6 +222,26 @@ async fn a_destination_that_is_not_a_regular_file_is_refused_before_anything_is_
         );
     }
 
+    // A directory that is not there shows before anything is asked for too, naming the file.
+    let missing = dir.path().join("missing").join("backup.tar.gz");
+    sandbox.counters().reset();
+    let error = db
+        .backups()
+        .download(&backup.id, &missing)
+        .await
+        .expect_err("no such directory");
+    match &error {
+        Error::Io {
+            path: Some(named),
+            source,
+        } => {
+            assert_eq!(named, &missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    assert_eq!(sandbox.counters().get(LINK), 0);
+
     assert_eq!(files_in(dir.path()), before, "nothing created or replaced");
     assert_eq!(std::fs::read(&victim).expect("the victim"), b"precious");
     assert!(

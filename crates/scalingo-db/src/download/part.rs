@@ -48,7 +48,7 @@ pub(super) struct Part {
 impl Part {
     /// Prepares a download of `backup_id`'s archive (of `expected` bytes, when known) to
     /// `destination`: fails if `destination`, the part or its sidecar is something other than a
-    /// regular file, and continues a part left by an interrupted download of the same version of
+    /// regular file, or if its directory cannot be reached, and continues a part left by an interrupted download of the same version of
     /// the same archive (after reading it back through the gzip check). Creates nothing.
     pub(super) async fn open(
         destination: &Path,
@@ -69,6 +69,17 @@ impl Part {
             let backup_id = backup_id.to_owned();
             blocking(&path, move || {
                 refuse_unless_regular(&destination, DESTINATION_REFUSED)?;
+                // Nothing is created before the first byte: a missing directory would only
+                // show then, after a request. It shows now, naming the destination.
+                if let Some(dir) = destination
+                    .parent()
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                {
+                    std::fs::metadata(dir).map_err(|source| Error::Io {
+                        path: Some(destination.clone()),
+                        source,
+                    })?;
+                }
                 leftover(&part_file, &backup_id, expected)
             })
             .await?
