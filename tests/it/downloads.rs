@@ -114,6 +114,13 @@ fn part_owner(path: &Path) -> PathBuf {
     with_suffix(path, ".part.backup")
 }
 
+/// The backup `<path>.part.backup` names: its first line (the second names the version of the
+/// archive).
+fn owner_of(path: &Path) -> String {
+    let sidecar = std::fs::read_to_string(part_owner(path)).expect("the .part's owner is there");
+    sidecar.lines().next().unwrap_or_default().to_owned()
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().expect("a file name").to_os_string();
     name.push(suffix);
@@ -330,7 +337,7 @@ async fn a_download_cut_at_random_points_resumes_each_time_to_the_source_sha256(
                 from: report.bytes,
                 part_len: kept.len() as u64,
                 part_is_the_start: kept[..] == source[..kept.len().min(source.len())],
-                owner: std::fs::read_to_string(part_owner(&path)).expect("its owner is there"),
+                owner: owner_of(&path),
                 destination_exists: path.exists(),
             });
         }
@@ -422,8 +429,11 @@ async fn a_failed_download_leaves_its_part_and_the_next_call_continues_it() {
     assert_no_token(&error, &token);
     assert!(!path.exists(), "nothing at the destination after a failure");
     let kept = std::fs::read(part(&path)).expect("the .part is kept to be resumed");
-    let owner = std::fs::read_to_string(part_owner(&path)).expect("the .part's owner is kept");
-    assert_eq!(owner, backup.id, "the .part says which backup it is of");
+    assert_eq!(
+        owner_of(&path),
+        backup.id,
+        "the .part says which backup it is of"
+    );
     assert_eq!(kept.len(), CUT, "the .part holds what arrived");
     assert!(kept == expected[..CUT], "the .part is the archive's start");
     assert_eq!(sandbox.counters().get(DOWNLOAD), 1);

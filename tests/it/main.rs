@@ -9,6 +9,7 @@ mod support;
 mod api_token_auth;
 mod backups_wire;
 mod client_setup;
+mod download_integrity;
 mod downloads;
 mod errors;
 mod path_parameters;

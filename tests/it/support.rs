@@ -185,3 +185,11 @@ pub async fn seeded_backup(db: &Database) -> Backup {
     assert_eq!(backup.status, BackupStatus::Done);
     backup
 }
+
+/// `content` gzip-compressed, as a backup archive is.
+pub fn gzip(content: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(content).expect("in memory");
+    encoder.finish().expect("in memory")
+}

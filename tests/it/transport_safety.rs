@@ -15,7 +15,7 @@ use scalingo_db::{Client, Database, Error, NewUser, RetryPolicy};
 use serde_json::{Value, json};
 
 use crate::support::{
-    DB, FAST_RETRIES, PASSWORD, TOKEN, assert_no_token, builder, database, nothing_listening,
+    DB, FAST_RETRIES, PASSWORD, TOKEN, assert_no_token, builder, database, gzip, nothing_listening,
 };
 
 /// The backup whose archive the download tests fetch.
@@ -23,7 +23,10 @@ const BACKUP: &str = "b-1";
 /// The token of the archive links, to look for where it must not be.
 const LINK_TOKEN: &str = "link-SECRET-4e1f";
 /// An archive: the gzip magic, then bytes.
-const ARCHIVE: &[u8] = b"\x1f\x8b\x08\x00 archive bytes";
+/// A backup's archive: gzip data, which the download checks to its trailer.
+fn archive() -> Vec<u8> {
+    gzip(b"archive bytes")
+}
 
 /// The user the API answers for the calls that set a password.
 fn user_answer() -> Value {
@@ -199,14 +202,14 @@ async fn a_redirect_within_the_origin_is_followed_with_its_body_and_no_referer()
     }
 }
 
-/// On `api`: a done backup [`BACKUP`] of `ARCHIVE.len()` bytes, whose archive link is `link`.
+/// On `api`: a done backup [`BACKUP`] of `archive().len()` bytes, whose archive link is `link`.
 async fn backup_with_link(api: &MockServer, link: &str) {
     api.mock_async(|when, then| {
         when.method("GET")
             .path(format!("/databases/{DB}/backups/{BACKUP}"));
         then.status(200).json_body(json!({"database_backup": {
             "id": BACKUP, "created_at": "2026-03-01T03:00:00Z", "name": "20260301030000_db",
-            "status": "done", "size": ARCHIVE.len(), "method": "periodic"}}));
+            "status": "done", "size": archive().len(), "method": "periodic"}}));
     })
     .await;
     api.mock_async(|when, then| {
@@ -267,7 +270,7 @@ async fn an_archive_link_redirected_within_its_origin_sends_no_referer() {
             when.method("GET")
                 .path("/storage/archive.tar.gz")
                 .header_missing("referer");
-            then.status(200).body(ARCHIVE);
+            then.status(200).body(archive());
         })
         .await;
     let db = database(builder(&api), DB);
@@ -280,8 +283,8 @@ async fn an_archive_link_redirected_within_its_origin_sends_no_referer() {
         .unwrap_or_else(|error| panic!("{error}"));
 
     storage.assert_async().await;
-    assert_eq!(streamed.bytes, ARCHIVE.len() as u64);
-    assert_eq!(written, ARCHIVE);
+    assert_eq!(streamed.bytes, archive().len() as u64);
+    assert_eq!(written, archive());
 }
 
 #[tokio::test]

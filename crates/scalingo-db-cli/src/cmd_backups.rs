@@ -65,11 +65,12 @@ pub enum BackupsCommand {
         /// The backup's ID (default: the most recent done backup).
         id: Option<String>,
 
-        /// Where to write the archive: a file, an existing directory, or `-` for stdout.
+        /// Where to write the archive: a file, an existing directory, `-` (or /dev/stdout) for
+        /// stdout, or a character device or FIFO, written into as it is.
         #[arg(long, short = 'o', value_name = "PATH|DIR|-")]
         output: Option<PathBuf>,
 
-        /// Replace the file if it exists.
+        /// Replace the file if it exists (only a regular file is ever replaced).
         #[arg(long, short = 'f')]
         force: bool,
 
@@ -303,7 +304,7 @@ async fn download(
     force: bool,
     silent: bool,
 ) -> Result<(), CliError> {
-    let to_stdout = destination.as_deref() == Some(Path::new("-"));
+    let to_stdout = means_stdout(destination.as_deref());
     if to_stdout && output.json() {
         return Err(CliError::Usage(
             "--json prints objects on stdout, and -o - the archive: choose one".to_owned(),
@@ -344,7 +345,7 @@ async fn download(
         )
         .await;
         bar.finish();
-        let streamed = streamed?;
+        let streamed = streamed.map_err(|error| writing(error, "stdout"))?;
         return output.outcome(&format!(
             "Wrote backup {} ({}) to stdout.",
             backup.name,
@@ -353,7 +354,35 @@ async fn download(
     }
 
     let path = archive_path(destination, &backup.name);
-    if !force && path.exists() {
+    if let Some(kind) = stream_kind(&path)? {
+        // Written into as it is: nothing is replaced, so no --force is asked for.
+        let writer = interruptible(open_stream(&path, kind, output)).await?;
+        let streamed = interruptible(
+            db.backups()
+                .download_to(&backup.id, writer)
+                .on_progress(|progress| bar.update(progress)),
+        )
+        .await;
+        bar.finish();
+        let streamed = streamed.map_err(|error| writing(error, &path.display().to_string()))?;
+        if output.json() {
+            return output.object(&Downloaded {
+                path: &path,
+                bytes: streamed.bytes,
+                resumes: streamed.resumes,
+                backup: &backup,
+            });
+        }
+        return output.outcome(&format!(
+            "Wrote backup {} ({}) to {}.",
+            backup.name,
+            indicatif::HumanBytes(streamed.bytes),
+            path.display()
+        ));
+    }
+    // Only a regular file is replaced; the library refuses anything else, naming it.
+    let is_file = std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_file());
+    if !force && is_file {
         return Err(CliError::Usage(format!(
             "{} already exists; pass --force to replace it",
             path.display()
@@ -367,6 +396,12 @@ async fn download(
     .await;
     bar.finish();
     let downloaded = downloaded.map_err(|error| {
+        let mut part = path.clone().into_os_string();
+        part.push(".part");
+        // Nothing is written before the archive's first byte: there may be no part to speak of.
+        if !Path::new(&part).exists() {
+            return error;
+        }
         leaving(error, || {
             format!(
                 "the part already downloaded is kept in {}.part; the same command resumes it",
@@ -390,6 +425,121 @@ async fn download(
     ))
 }
 
+/// Whether `-o` means standard output: `-`, or `/dev/stdout` (which is not replaced by a file).
+fn means_stdout(destination: Option<&Path>) -> bool {
+    destination.is_some_and(|path| path == Path::new("-") || path == Path::new("/dev/stdout"))
+}
+
+/// A destination written into as it is, never replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    /// A character device (`/dev/null`, ...).
+    Device,
+    /// A FIFO (named pipe).
+    Fifo,
+}
+
+/// Whether `path` (links followed: it was named on the command line) is a character device or a
+/// FIFO, which the archive is written into; `None` for a file or nothing, which is downloaded
+/// beside and renamed into place. A socket or a block device cannot take an archive: refused.
+fn stream_kind(path: &Path) -> Result<Option<Stream>, CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return Ok(None);
+        };
+        let file_type = metadata.file_type();
+        let refused = |what: &str| {
+            Err(CliError::Usage(format!(
+                "{} is {what}: an archive can go to a file, a directory, a character device, a \
+                 FIFO, or stdout (-o -)",
+                path.display()
+            )))
+        };
+        if file_type.is_char_device() {
+            return Ok(Some(Stream::Device));
+        }
+        if file_type.is_fifo() {
+            return Ok(Some(Stream::Fifo));
+        }
+        if file_type.is_socket() {
+            return refused("a socket");
+        }
+        if file_type.is_block_device() {
+            return refused("a block device");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(None)
+}
+
+/// Opens the device or FIFO at `path` to write the archive into; a FIFO once a reader has opened
+/// it (as a shell's `>` waits), which Ctrl-C interrupts.
+async fn open_stream(
+    path: &Path,
+    kind: Stream,
+    output: &Output,
+) -> Result<Box<dyn tokio::io::AsyncWrite + Unpin + Send>, CliError> {
+    let failed = |error: std::io::Error| CliError::io(path.display(), error);
+    match kind {
+        Stream::Device => {
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .await
+                .map_err(failed)?
+                .into_std()
+                .await;
+            if file.is_terminal() {
+                return Err(CliError::Usage(format!(
+                    "refusing to write a binary archive to the terminal {}",
+                    path.display()
+                )));
+            }
+            Ok(Box::new(tokio::fs::File::from_std(file)))
+        }
+        #[cfg(unix)]
+        Stream::Fifo => {
+            let mut told = false;
+            loop {
+                match tokio::net::unix::pipe::OpenOptions::new().open_sender(path) {
+                    Ok(sender) => return Ok(Box::new(sender)),
+                    // No reader yet.
+                    Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                        if !told {
+                            output.note(&format!("Waiting for a reader of {}.", path.display()));
+                            told = true;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(error) => return Err(failed(error)),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        Stream::Fifo => {
+            let _ = output;
+            Err(failed(std::io::ErrorKind::Unsupported.into()))
+        }
+    }
+}
+
+/// A failure to write into a caller's writer, which the library leaves unnamed, as a failure of
+/// `name` ("stdout", a device's path).
+fn writing(error: CliError, name: &str) -> CliError {
+    match error {
+        CliError::Api(scalingo_db::Error::Io { path: None, source }) if name == "stdout" => {
+            CliError::io(name, source)
+        }
+        CliError::Api(scalingo_db::Error::Io { path: None, source }) => {
+            CliError::Failed(format!("{name}: {source}"))
+        }
+        error => error,
+    }
+}
+
 /// `-o`'s file, or `<dir>/<backup name>.tar.gz` for a directory, or `./<backup name>.tar.gz`.
 fn archive_path(destination: Option<PathBuf>, backup_name: &str) -> PathBuf {
     let file_name = format!("{}.tar.gz", human::file_name(backup_name));
@@ -399,5 +549,80 @@ fn archive_path(destination: Option<PathBuf>, backup_name: &str) -> PathBuf {
             dir.join(file_name)
         }
         Some(file) => file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_stdout_means_stdout_and_nothing_else_does() {
+        assert!(means_stdout(Some(Path::new("-"))));
+        assert!(means_stdout(Some(Path::new("/dev/stdout"))));
+        for other in ["./-", "/dev/stderr", "stdout", "/dev/null"] {
+            assert!(!means_stdout(Some(Path::new(other))), "{other}");
+        }
+        assert!(!means_stdout(None));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_fifos_are_written_into_sockets_refused_files_replaced() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let socket = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("a socket");
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").expect("a file");
+        let link_to_null = dir.path().join("null");
+        std::os::unix::fs::symlink("/dev/null", &link_to_null).expect("a link");
+
+        assert_eq!(
+            stream_kind(Path::new("/dev/null")).ok(),
+            Some(Some(Stream::Device))
+        );
+        assert_eq!(stream_kind(&link_to_null).ok(), Some(Some(Stream::Device)));
+        assert_eq!(stream_kind(&fifo).ok(), Some(Some(Stream::Fifo)));
+        assert_eq!(stream_kind(&file).ok(), Some(None));
+        assert_eq!(stream_kind(&dir.path().join("none")).ok(), Some(None));
+        match stream_kind(&socket) {
+            Err(CliError::Usage(message)) => {
+                assert!(message.contains("is a socket"), "{message}");
+                assert!(!message.contains("--force"), "{message}");
+            }
+            other => panic!("a socket: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_is_named_by_what_the_cli_gave() {
+        let full = || {
+            CliError::Api(scalingo_db::Error::Io {
+                path: None,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "No space left on device",
+                ),
+            })
+        };
+        assert_eq!(
+            writing(full(), "stdout").to_string(),
+            "stdout: No space left on device"
+        );
+        assert_eq!(
+            writing(full(), "/dev/full").to_string(),
+            "/dev/full: No space left on device"
+        );
+        let closed = CliError::Api(scalingo_db::Error::Io {
+            path: None,
+            source: std::io::ErrorKind::BrokenPipe.into(),
+        });
+        assert!(matches!(writing(closed, "stdout"), CliError::BrokenPipe));
     }
 }

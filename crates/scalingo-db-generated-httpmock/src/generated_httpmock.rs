@@ -820,6 +820,16 @@ pub mod operations {
             .unwrap();
             Self(self.0.path_matches(re))
         }
+        pub fn if_range<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("If-Range", value.to_string()))
+            } else {
+                Self(self.0.header_missing("If-Range"))
+            }
+        }
         pub fn range<'a, T>(self, value: T) -> Self
         where
             T: Into<Option<&'a str>>,

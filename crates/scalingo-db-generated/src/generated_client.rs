@@ -765,6 +765,12 @@ impl Client {
     ///Arguments:
     ///- `database_id`: The database's addon id (`ad-<uuid>`), as the main API's addons endpoints give it.
     ///- `backup_id`: The backup's id.
+    ///- `if_range`: With `Range`, the `ETag` (or else the `Last-Modified`) of the answer that began the
+    ///download: the range is sent (206) only if the archive is still that one, by strong
+    ///comparison of the entity tag or an exact date; otherwise the whole current archive
+    ///is sent (200), so that a resumed download never joins the bytes of two archives
+    ///(RFC 9110).
+    ///
     ///- `range`: A single byte range: `bytes=<first>-` to resume a download, `bytes=<first>-<last>`, or
     ///`bytes=-<suffix length>`. A range that starts past the end of the archive answers 416;
     ///any other value is ignored and the whole archive is sent (RFC 9110).
@@ -773,6 +779,7 @@ impl Client {
         &'a self,
         database_id: &'a str,
         backup_id: &'a str,
+        if_range: Option<&'a str>,
         range: Option<&'a str>,
     ) -> Result<ResponseValue<ByteStream>, Error<ByteStream>> {
         let url = format!(
@@ -781,7 +788,10 @@ impl Client {
             encode_path(&database_id.to_string()),
             encode_path(&backup_id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+        if let Some(value) = if_range {
+            header_map.append("If-Range", value.to_string().try_into()?);
+        }
         if let Some(value) = range {
             header_map.append("Range", value.to_string().try_into()?);
         }

@@ -132,6 +132,17 @@ impl Archive {
         gzip_len(tar_len, blocks_for(tar_len))
     }
 
+    /// A strong entity tag (RFC 9110 `ETag`, quotes included) that names these very bytes: it
+    /// is made of the seed and the content's length, which are all the bytes depend on, so two
+    /// archives have the same tag exactly when they have the same bytes. It looks like object
+    /// storage's (32 hex digits), where the service's links lead.
+    pub fn etag(&self) -> String {
+        format!(
+            "\"{:016x}{:016x}\"",
+            self.inner.seed, self.inner.content_len
+        )
+    }
+
     /// The exact length of the archive in bytes.
     pub fn len(&self) -> u64 {
         self.inner.len
@@ -632,6 +643,24 @@ mod tests {
         // Stored blocks cost 5 bytes per 64 KiB, so big archives land within a block of the
         // target.
         assert!(Archive::new(5 * GIB, 1).len() > 5 * GIB - 1024);
+    }
+
+    #[test]
+    fn the_etag_changes_exactly_when_the_bytes_do() {
+        let etag = Archive::new(100_000, 3).etag();
+        assert_eq!(etag, Archive::new(100_000, 3).etag());
+        // Targets that round to the same content give the same bytes, hence the same tag.
+        assert_eq!(
+            full_bytes(&Archive::new(100_000, 3)),
+            full_bytes(&Archive::new(100_001, 3))
+        );
+        assert_eq!(etag, Archive::new(100_001, 3).etag());
+        assert_ne!(etag, Archive::new(100_000, 4).etag(), "another backup");
+        assert_ne!(etag, Archive::new(200_000, 3).etag(), "another size");
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34,
+            "{etag}"
+        );
     }
 
     #[test]

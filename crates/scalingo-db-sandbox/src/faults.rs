@@ -1,8 +1,8 @@
 //! Fault injection, so tests can make the sandbox fail the way real networks and gateways do.
 //!
 //! A [`FaultRule`] makes the next `times` requests of one operation (or of any) fail: with a
-//! status and body, after a delay, by dropping the connection before any answer, or by cutting
-//! the answer's body short. Rules are set through [`crate::Sandbox::faults`] or, when the control
+//! status and body, after a delay, by dropping the connection before any answer, by cutting
+//! the answer's body short, or by pausing in the middle of it. Rules are set through [`crate::Sandbox::faults`] or, when the control
 //! routes are enabled, `POST /_sandbox/faults`. Operations are named by [`OperationId`], so a
 //! rule for an operation the contract does not have cannot be written (nor sent as JSON).
 
@@ -46,6 +46,14 @@ pub enum Fault {
     TruncateBody {
         /// How many bytes of the body are sent.
         after_bytes: usize,
+    },
+    /// Handle the request, send this many bytes of the body, then send nothing for a while
+    /// before the rest: a stalled transfer, which a client should give up on and resume.
+    StallBody {
+        /// How many bytes of the body are sent before the pause.
+        after_bytes: usize,
+        /// How long the pause lasts, in milliseconds (real time, like a network's).
+        millis: u64,
     },
 }
 
@@ -210,6 +218,17 @@ mod tests {
             serde_json::from_str(r#"{"times":2,"fault":{"kind":"drop_connection"}}"#)
                 .expect("rule");
         assert_eq!(any, FaultRule::any(2, Fault::DropConnection));
+        let stall: FaultRule = serde_json::from_str(
+            r#"{"times":1,"fault":{"kind":"stall_body","after_bytes":10,"millis":500}}"#,
+        )
+        .expect("rule");
+        assert_eq!(
+            stall.fault,
+            Fault::StallBody {
+                after_bytes: 10,
+                millis: 500
+            }
+        );
 
         let written = serde_json::to_value(FaultRule::new(
             OperationId::ListUsers,

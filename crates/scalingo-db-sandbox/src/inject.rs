@@ -1,6 +1,6 @@
 //! The layer in front of every operation: it counts the request, then applies the first fault
 //! rule that matches it (a status and body instead of the answer, a delay, a dropped connection,
-//! or a body cut short).
+//! a body cut short, or a body that pauses).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +65,61 @@ pub async fn count_and_inject_faults(
                 truncate(response, after_bytes)
             }
         }
+        Some(Fault::StallBody {
+            after_bytes,
+            millis,
+        }) => stall(
+            next.run(request).await,
+            after_bytes,
+            Duration::from_millis(millis),
+        ),
     }
+}
+
+/// Keeps a response whole, but pauses its body for `pause` after `after_bytes`.
+fn stall(response: Response, after_bytes: usize, pause: Duration) -> Response {
+    /// Where the paused body is.
+    struct Paused {
+        data: axum::body::BodyDataStream,
+        /// Bytes still to send before the pause; `None` once it is over.
+        before_pause: Option<usize>,
+        /// The rest of a chunk split at the pause.
+        held: Option<bytes::Bytes>,
+    }
+    let (parts, body) = response.into_parts();
+    let start = Paused {
+        data: body.into_data_stream(),
+        before_pause: Some(after_bytes),
+        held: None,
+    };
+    let paused = futures_util::stream::unfold(start, move |mut at| async move {
+        if at.before_pause == Some(0) {
+            // hyper sends what it holds while the body has nothing ready: the bytes before the
+            // pause reach the client, then nothing does for a while.
+            tokio::time::sleep(pause).await;
+            at.before_pause = None;
+        }
+        let chunk = match at.held.take() {
+            Some(chunk) => chunk,
+            None => match at.data.next().await? {
+                Ok(chunk) => chunk,
+                Err(error) => return Some((Err(std::io::Error::other(error)), at)),
+            },
+        };
+        match at.before_pause {
+            Some(remaining) if chunk.len() > remaining => {
+                at.held = Some(chunk.slice(remaining..));
+                at.before_pause = Some(0);
+                Some((Ok(chunk.slice(..remaining)), at))
+            }
+            Some(remaining) => {
+                at.before_pause = Some(remaining - chunk.len());
+                Some((Ok(chunk), at))
+            }
+            None => Some((Ok(chunk), at)),
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(paused))
 }
 
 /// An answer the accept loop replaces by closing the connection.

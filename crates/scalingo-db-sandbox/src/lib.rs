@@ -45,6 +45,7 @@ mod state;
 mod store;
 mod timeouts;
 mod tokens;
+mod validators;
 
 pub use clock::Clock;
 pub use config::{

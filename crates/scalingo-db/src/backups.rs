@@ -7,6 +7,7 @@ use tracing::Instrument as _;
 
 use crate::call::Call;
 use crate::database::Database;
+use crate::download::Validator;
 use crate::error::{self, Error, Result};
 use crate::transport::{never, record, request_span};
 use crate::{ArchiveUrl, Backup};
@@ -143,40 +144,79 @@ impl<'a> Backups<'a> {
 
     /// Like [`Backups::open_archive`], starting at byte `from` with a `Range` request (answered
     /// with 206), to resume.
+    ///
+    /// The client's request time limit ([`ClientBuilder::request_timeout`]) bounds the wait for
+    /// the answer's head: past it, [`Error::Stalled`]. Reading the body has no overall limit (an
+    /// archive may take hours); [`Backups::download`] bounds each pause in it instead.
+    ///
+    /// [`ClientBuilder::request_timeout`]: crate::ClientBuilder::request_timeout
     pub async fn open_archive_from(&self, link: &ArchiveUrl, from: u64) -> Result<ArchiveStream> {
+        let stream = self.request_archive(link, from, None).await?;
+        if from > 0 && !stream.is_range() {
+            // A whole archive (200) for a range: never read it, it may weigh gigabytes.
+            return Err(Error::UnexpectedStatus {
+                status: 200,
+                snippet: String::new(),
+                request_id: error::request_id(stream.headers()),
+            });
+        }
+        Ok(stream)
+    }
+
+    /// Asks for the archive from byte `from` (with `If-Range: if_range` on a range), and waits
+    /// for the head of the answer, within the request time limit: from 0, a whole archive (200);
+    /// past 0, a range (206) or, when the archive changed or the server ignores ranges, the whole
+    /// archive (200), which the caller tells apart with [`ArchiveStream::is_range`].
+    pub(crate) async fn request_archive(
+        &self,
+        link: &ArchiveUrl,
+        from: u64,
+        if_range: Option<&Validator>,
+    ) -> Result<ArchiveStream> {
         let client = self.db.client();
         let mut request = client.http().get(parse_link(link)?);
         if from > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+            if let Some(validator) = if_range {
+                request = request.header(reqwest::header::IF_RANGE, validator.if_range());
+            }
         }
         // The link's URL never goes into the span: its query string is a credential.
         let span = request_span(OperationId::DownloadBackupArchive, 1);
         let started = std::time::Instant::now();
-        let response = request
+        // Only the head is bounded here: a per-request limit of the HTTP client would bound the
+        // whole body too, which may take hours. The real clock: this measures a connection.
+        let limit = client.request_timeout();
+        let sent = request
             .header(reqwest::header::ACCEPT, "application/octet-stream")
             .send()
-            .instrument(span.clone())
-            .await;
+            .instrument(span.clone());
+        let response = match tokio::time::timeout(limit, sent).await {
+            Ok(response) => response.map_err(Error::from),
+            Err(_) => Err(Error::Stalled { after: limit }),
+        };
         let status = response.as_ref().ok().map(|response| response.status());
         record(
             &span,
             status.map(|status| status.as_u16()),
             started.elapsed(),
         );
-        let response = response.map_err(Error::from)?;
+        let response = response?;
         let status = response.status().as_u16();
-        let expected = if from > 0 { 206 } else { 200 };
-        if (200..300).contains(&status) && status != expected {
-            // E.g. a whole archive (200) for a range: never read it, it may weigh gigabytes.
+        let accepted: &[u16] = if from > 0 { &[200, 206] } else { &[200] };
+        if (200..300).contains(&status) && !accepted.contains(&status) {
             return Err(Error::UnexpectedStatus {
                 status,
                 snippet: String::new(),
                 request_id: error::request_id(response.headers()),
             });
         }
-        if status != expected {
+        if !accepted.contains(&status) {
             let headers = response.headers().clone();
-            let body = error::read_capped(response.bytes_stream()).await;
+            // An error body that stalls is given up on, like a head: the status says enough.
+            let body = tokio::time::timeout(limit, error::read_capped(response.bytes_stream()))
+                .await
+                .unwrap_or_default();
             return Err(error::from_status(
                 status,
                 &headers,
@@ -186,6 +226,8 @@ impl<'a> Backups<'a> {
         }
         Ok(ArchiveStream {
             content_length: response.content_length(),
+            is_range: status == 206,
+            validator: Validator::of(response.headers()),
             response,
         })
     }
@@ -200,14 +242,44 @@ fn parse_link(link: &ArchiveUrl) -> Result<url::Url> {
 }
 
 /// An archive being downloaded: its length, and its bytes as a stream of chunks.
-#[derive(Debug)]
 pub struct ArchiveStream {
     /// Read at the start: reqwest's own figure shrinks as the body is consumed.
     content_length: Option<u64>,
+    /// Whether the answer is a range (206) rather than the whole archive.
+    is_range: bool,
+    /// The version of the archive the answer names.
+    validator: Option<Validator>,
     response: reqwest::Response,
 }
 
+impl std::fmt::Debug for ArchiveStream {
+    /// Written by hand: the response's own `Debug` shows its URL, whose query string is the
+    /// link's token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveStream")
+            .field("status", &self.response.status().as_u16())
+            .field("content_length", &self.content_length)
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ArchiveStream {
+    /// Whether the answer is a range of the archive (206) rather than all of it.
+    pub(crate) fn is_range(&self) -> bool {
+        self.is_range
+    }
+
+    /// The version of the archive the answer names (`ETag` or `Last-Modified`), if it does.
+    pub(crate) fn validator(&self) -> Option<&Validator> {
+        self.validator.as_ref()
+    }
+
+    /// The answer's headers.
+    pub(crate) fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.response.headers()
+    }
+
     /// The number of bytes this answer will carry, when the server said (`Content-Length`).
     pub fn content_length(&self) -> Option<u64> {
         self.content_length

@@ -1,10 +1,17 @@
 //! Downloading a backup's archive, safely, to a file or into any writer: resumed with `Range`
-//! after an interruption (with a fresh link when the old one expired) and checked (a gzip
-//! archive, of the announced and recorded size). A file is written as `<path>.part`, then synced
-//! and renamed: whatever fails, nothing at `<path>` looks like a complete archive that is not one.
-//! A writer never receives a body that does not start like an archive.
+//! after an interruption or a stall (with a fresh link when the old one expired), only from the
+//! same version of the archive (`If-Range`), and checked (a gzip archive, of the announced and
+//! recorded size, whose trailer agrees with its content). A file is written as `<path>.part`
+//! (`part.rs`), then synced and renamed: whatever fails, nothing at `<path>` looks like a
+//! complete archive that is not one. A writer never receives a body that does not start like an
+//! archive.
 
+mod background_check;
+mod gzip_check;
+mod part;
+mod safe_fs;
 mod sink;
+mod validator;
 
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
@@ -17,13 +24,16 @@ use crate::backups::Backups;
 use crate::call::BoxFuture;
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::retry::{self, Repeatable};
-use sink::{GZIP_MAGIC, Sink, not_gzip};
+use part::Part;
+use sink::{Destination, GZIP_MAGIC, Sink, Writer, not_gzip};
+pub(crate) use validator::Validator;
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// Bytes of the archive received so far (for a file, including those of an earlier,
-    /// interrupted download).
+    /// interrupted download). It goes back to 0 when the archive changed on the server since
+    /// those bytes came, and the download of a file starts over.
     pub bytes: u64,
     /// The archive's size, when known.
     pub total: Option<u64>,
@@ -106,7 +116,7 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
     async fn run(mut self) -> Result<Downloaded> {
         let backups = self.backups;
         let expected = backups.done_archive_size(&self.backup_id).await?;
-        let mut part = Part::open(&part_path(&self.path), &self.backup_id, expected).await?;
+        let mut part = Part::open(&self.path, &self.backup_id, expected).await?;
         let fetched = backups
             .fetch(
                 &self.backup_id,
@@ -118,15 +128,13 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
         let resumes = match fetched {
             Ok(resumes) => resumes,
             Err(error) => {
-                // Until the sink has checked the archive's start, the file holds none of it:
-                // nothing worth resuming.
-                if matches!(error, Error::Archive(_)) && !part.sink.starts_like_gzip() {
+                if not_worth_resuming(&error, part.sink.starts_like_gzip()) {
                     part.discard().await;
                 }
                 return Err(error);
             }
         };
-        let bytes = part.finish(&self.path).await?;
+        let bytes = part.finish().await?;
         Ok(Downloaded {
             path: self.path,
             bytes,
@@ -170,7 +178,7 @@ where
     async fn run(mut self) -> Result<Streamed> {
         let backups = self.backups;
         let expected = backups.done_archive_size(&self.backup_id).await?;
-        let mut sink = Sink::new(None, self.writer, 0);
+        let mut sink = Sink::new(None, Writer(self.writer));
         let resumes = backups
             .fetch(&self.backup_id, &mut sink, expected, &mut self.on_progress)
             .await?;
@@ -199,16 +207,26 @@ impl<'a> Backups<'a> {
     /// Downloads the archive of a `done` backup to `path`; [`Download::on_progress`] reports
     /// the bytes as they arrive.
     ///
-    /// The bytes go to `<path>.part` (an existing one, left by an interrupted download of the
-    /// same backup, is continued: `<path>.part.backup` names the backup it belongs to, so the
-    /// part of another backup is started again rather than completed with this one's bytes). An
-    /// interrupted transfer is resumed from where it stopped with a `Range` request, after the
-    /// retry policy's backoff, for as long as resumes make progress (the policy's `max_attempts`
-    /// interruptions in a row without a new byte end it), and a link that expired meanwhile is
-    /// replaced. The result must start like a gzip file and have the size the server announced
-    /// and the backup records; then it is flushed to disk and renamed to `path`. On failure
-    /// `path` is untouched; `<path>.part` is kept to be resumed, unless its content is not an
-    /// archive.
+    /// The bytes go to `<path>.part`, created (exclusively, never through a symbolic link) when
+    /// the first byte arrives. An existing part, left by an interrupted download of the same
+    /// backup, is continued: `<path>.part.backup` names the backup and the version of its
+    /// archive (the server's `ETag`, else its `Last-Modified`), so the part of another backup,
+    /// or of another version, is started again rather than completed with these bytes. An
+    /// interrupted or stalled transfer is resumed from where it stopped with a `Range` request
+    /// carrying that version in `If-Range`, after the retry policy's backoff, for as long as
+    /// resumes make progress (the policy's `max_attempts` interruptions in a row without a new
+    /// byte end it), and a link that expired meanwhile is replaced; a server that answers the
+    /// whole archive instead (it changed) is followed from its start. The client's request time
+    /// limit bounds the wait for each answer's head, and for each byte of its body.
+    ///
+    /// The result must start like a gzip file, have the size the server announced and the backup
+    /// records, and end with a gzip trailer (CRC-32 and length) that agrees with its content;
+    /// then it is flushed to disk and renamed to `path`. `path` must be a regular file or
+    /// nothing: a device, a FIFO, a directory or a symbolic link is refused with an
+    /// [`Error::Io`] naming it before anything is downloaded (write into a device or a pipe with
+    /// [`Backups::download_to`]); so is a part or sidecar that is not a regular file. On failure
+    /// `path` is untouched; `<path>.part` is kept to be resumed, unless its content is not (or
+    /// not that of) an archive.
     pub fn download(
         &self,
         backup_id: impl Into<String>,
@@ -225,14 +243,16 @@ impl<'a> Backups<'a> {
     /// Downloads the archive of a `done` backup into `writer` (standard output, a pipe, memory,
     /// ...); [`DownloadTo::on_progress`] reports the bytes as they arrive.
     ///
-    /// Like [`Backups::download`], an interrupted transfer is resumed with a `Range` request from
-    /// the bytes already written, within the same bounds, and an expired link is replaced. The
-    /// archive's first bytes are held back until they show a gzip file: a body that is not an
-    /// archive fails with [`Error::Archive`] before anything reaches `writer`. A size that
-    /// disagrees with the announced or recorded one is an [`Error::Archive`] too, but a writer
-    /// cannot be taken back: what was written by then stays written, so on any failure treat the
-    /// output as incomplete. `writer` is flushed at the end. A failed write is an [`Error::Io`]
-    /// without a path.
+    /// Like [`Backups::download`], an interrupted or stalled transfer is resumed with a `Range`
+    /// (and `If-Range`) request from the bytes already written, within the same bounds, and an
+    /// expired link is replaced. The archive's first bytes are held back until they show a gzip
+    /// file: a body that is not an archive fails with [`Error::Archive`] before anything reaches
+    /// `writer`. A size that disagrees with the announced or recorded one, a gzip trailer that
+    /// disagrees with the content, and an archive that changed on the server during the
+    /// download ([`ArchiveProblem::Changed`]) are [`Error::Archive`]s too, but a writer cannot
+    /// be taken back: what was written by then stays written, so on any failure treat the output
+    /// as incomplete. `writer` is flushed at the end. A failed write is an [`Error::Io`] without
+    /// a path, which says "the writer"; name it yourself (e.g. "stdout") when you report it.
     pub fn download_to<W: AsyncWrite + Unpin + Send + 'a>(
         &self,
         backup_id: impl Into<String>,
@@ -264,10 +284,10 @@ impl<'a> Backups<'a> {
 
     /// Streams the archive into `sink` from where it stands, resuming and replacing the link as
     /// needed, until it is whole; answers how many times the transfer was resumed.
-    async fn fetch<W: AsyncWrite + Unpin>(
+    async fn fetch<D: Destination>(
         &self,
         backup_id: &str,
-        sink: &mut Sink<W>,
+        sink: &mut Sink<D>,
         expected: Option<u64>,
         on_progress: &mut impl FnMut(Progress),
     ) -> Result<u32> {
@@ -308,22 +328,40 @@ impl<'a> Backups<'a> {
                 }
             }
         }
-        sink.check_complete()?;
+        sink.check_complete().await?;
         Ok(resumes)
     }
 
-    /// One request for the rest of the archive, written to `sink`.
-    async fn transfer<W: AsyncWrite + Unpin>(
+    /// One request for the rest of the archive (of the version the sink holds), written to
+    /// `sink`.
+    async fn transfer<D: Destination>(
         &self,
         link: &ArchiveUrl,
-        sink: &mut Sink<W>,
+        sink: &mut Sink<D>,
         expected: Option<u64>,
         on_progress: &mut impl FnMut(Progress),
     ) -> Result<Transfer> {
         if expected.is_some_and(|expected| sink.len() == expected) {
             return Ok(Transfer::Complete);
         }
-        let mut stream = self.open_archive_from(link, sink.len()).await?;
+        let from = sink.len();
+        let if_range = sink.validator().cloned().filter(|_| from > 0);
+        let mut stream = self.request_archive(link, from, if_range.as_ref()).await?;
+        if from == 0 {
+            sink.begin(stream.validator().cloned());
+        } else if !stream.is_range() {
+            // The whole archive instead of the rest: it changed (`If-Range` failed), or the
+            // server ignores ranges. Either way this body is the archive from its start.
+            sink.start_over(stream.validator().cloned()).await?;
+        } else if sink
+            .validator()
+            .is_some_and(|ours| ours.contradicted_by(stream.headers()))
+        {
+            // A range of another version, from a server that ignored `If-Range`: it cannot be
+            // joined to what the sink holds; ask for the whole archive again.
+            sink.start_over(None).await?;
+            return Ok(Transfer::Short);
+        }
         let announced = stream.content_length().map(|length| sink.len() + length);
         if let (Some(announced), Some(expected)) = (announced, expected)
             && announced != expected
@@ -350,7 +388,7 @@ impl<'a> Backups<'a> {
         let stall_limit = self.database().client().request_timeout();
         let read = async {
             while let Some(chunk) = stalled_after(stall_limit, stream.chunk()).await? {
-                sink.write(&chunk).await?;
+                sink.write(chunk).await?;
                 on_progress(Progress {
                     bytes: sink.len(),
                     total,
@@ -373,6 +411,18 @@ impl<'a> Backups<'a> {
     }
 }
 
+/// Whether a failed download's part is worth keeping for a later one: not when it holds no
+/// checked archive start, nor when its bytes are proven wrong.
+fn not_worth_resuming(error: &Error, starts_like_gzip: bool) -> bool {
+    match error {
+        Error::Archive(ArchiveProblem::NotGzip { .. }) => !starts_like_gzip,
+        Error::Archive(
+            ArchiveProblem::Corrupt { .. } | ArchiveProblem::ChecksumMismatch { .. },
+        ) => true,
+        _ => false,
+    }
+}
+
 /// `chunk`, unless no byte arrives within `limit`.
 async fn stalled_after<T>(
     limit: std::time::Duration,
@@ -388,124 +438,7 @@ async fn stalled_after<T>(
 enum Transfer {
     /// The destination holds the whole archive.
     Complete,
-    /// The server ended the body early without an error: resume.
+    /// The server ended the body early without an error, or the archive must be asked for
+    /// again from its start: resume.
     Short,
-}
-
-/// `<path>.part`.
-fn part_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    path.with_file_name(name)
-}
-
-/// `<part>.backup`: the id of the backup whose archive the part holds the start of.
-fn owner_path(part: &Path) -> PathBuf {
-    let mut name = part.file_name().unwrap_or_default().to_os_string();
-    name.push(".backup");
-    part.with_file_name(name)
-}
-
-/// The partial file being written.
-struct Part {
-    path: PathBuf,
-    sink: Sink<tokio::fs::File>,
-}
-
-impl Part {
-    /// Opens `path` to continue it, or starts it again when it cannot be the start of this
-    /// backup's archive: written for another backup (or by a version that did not say), too long,
-    /// or not starting like a gzip file.
-    async fn open(path: &Path, backup_id: &str, expected: Option<u64>) -> Result<Part> {
-        let io = |at: &Path| {
-            let at = at.to_path_buf();
-            move |error| Error::Io {
-                path: Some(at),
-                source: error,
-            }
-        };
-        let owner = owner_path(path);
-        let mut len = match tokio::fs::metadata(path).await {
-            Ok(metadata) => metadata.len(),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(error) => return Err(io(path)(error)),
-        };
-        if len > 0 {
-            let owned = tokio::fs::read_to_string(&owner)
-                .await
-                .is_ok_and(|owner| owner == backup_id);
-            let start = read_head(path).await.map_err(io(path))?;
-            let too_long = expected.is_some_and(|expected| len > expected);
-            // A leftover shorter than the magic is started again too: the sink checks an
-            // archive's start only as it arrives.
-            if !owned || too_long || start[..] != GZIP_MAGIC {
-                len = 0;
-            }
-        }
-        // Truncated before its owner is named: a crash in between leaves an empty part or a
-        // part named after its old owner, never another backup's bytes under this one's name.
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(len > 0)
-            .truncate(len == 0)
-            .open(path)
-            .await
-            .map_err(io(path))?;
-        if len == 0 {
-            tokio::fs::write(&owner, backup_id)
-                .await
-                .map_err(io(&owner))?;
-        }
-        Ok(Part {
-            path: path.to_path_buf(),
-            sink: Sink::new(Some(path.to_path_buf()), file, len),
-        })
-    }
-
-    /// Syncs the file, renames it to `path` and syncs the directory, so the rename survives a crash.
-    async fn finish(mut self, path: &Path) -> Result<u64> {
-        let io = |at: &Path| {
-            let at = at.to_path_buf();
-            move |error| Error::Io {
-                path: Some(at),
-                source: error,
-            }
-        };
-        self.sink.flush().await?;
-        self.sink
-            .get_mut()
-            .sync_all()
-            .await
-            .map_err(io(&self.path))?;
-        tokio::fs::rename(&self.path, path)
-            .await
-            .map_err(io(path))?;
-        // Only a leftover: without its part, the next download starts afresh anyway.
-        let _ = tokio::fs::remove_file(owner_path(&self.path)).await;
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            let dir = dir.to_path_buf();
-            // Directories cannot be synced on every platform; the data itself is synced above.
-            let _ = tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all()).await;
-        }
-        Ok(self.sink.len())
-    }
-
-    /// Removes the partial file (its content is not worth resuming).
-    async fn discard(self) {
-        drop(self.sink);
-        let _ = tokio::fs::remove_file(&self.path).await;
-        let _ = tokio::fs::remove_file(owner_path(&self.path)).await;
-    }
-}
-
-async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt as _;
-    let mut head = Vec::with_capacity(GZIP_MAGIC.len());
-    tokio::fs::File::open(path)
-        .await?
-        .take(GZIP_MAGIC.len() as u64)
-        .read_to_end(&mut head)
-        .await?;
-    Ok(head)
 }

@@ -192,8 +192,8 @@ pub enum Error {
         to: String,
     },
 
-    /// A download received no byte for the request time limit (it is resumed like a cut
-    /// connection, within the retry policy's bounds).
+    /// A download received no answer, or no byte of its body, for the request time limit (it is
+    /// resumed like a cut connection, within the retry policy's bounds).
     #[error("the download stalled: no data for {}", seconds(*after))]
     Stalled {
         /// How long no byte arrived.
@@ -263,10 +263,11 @@ pub enum Error {
     #[error("the archive cannot be used: {0}")]
     Archive(ArchiveProblem),
 
-    /// Reading or writing the download's destination failed.
+    /// Reading or writing the download's destination failed, or it is not something a download
+    /// may write (a part file that is a symbolic link, a destination file that is a device).
     #[error("{}: {source}", destination(path))]
     Io {
-        /// The file, or `None` for a writer given by the caller.
+        /// The file, or `None` for a writer given by the caller (the message says "the writer").
         path: Option<PathBuf>,
         /// The underlying error.
         #[source]
@@ -313,6 +314,45 @@ pub enum ArchiveProblem {
     EndedEarly {
         /// Where it stopped.
         at: u64,
+    },
+    /// The bytes cannot be a gzip file: invalid compressed data, a header that is not gzip's, an
+    /// end before the gzip data's, or garbage after it.
+    #[error("the archive is corrupt at byte {at}: {reason}")]
+    Corrupt {
+        /// Where in the archive it shows.
+        at: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// A gzip member's trailer disagrees with its content: the bytes are not the ones the
+    /// archive was made of (joined from two versions, or altered on the way).
+    #[error(
+        "the archive is corrupt: the gzip trailer at byte {at} records CRC-32 {recorded_crc:08x} \
+         and {recorded_len} bytes (mod 2^32), the content gives {computed_crc:08x} and \
+         {computed_len}"
+    )]
+    ChecksumMismatch {
+        /// Where the trailer is.
+        at: u64,
+        /// The CRC-32 the trailer records.
+        recorded_crc: u32,
+        /// The CRC-32 of the decompressed content.
+        computed_crc: u32,
+        /// The length the trailer records, mod 2^32.
+        recorded_len: u32,
+        /// The decompressed content's length, mod 2^32.
+        computed_len: u32,
+    },
+    /// The server sent the whole archive again instead of the rest (it changed since the
+    /// download began, or ignores ranges), and the destination, a writer, cannot take back the
+    /// bytes of the earlier version it received.
+    #[error(
+        "the archive changed on the server after {written} bytes were written: what the writer \
+         received is incomplete; download it again"
+    )]
+    Changed {
+        /// Bytes the writer had received.
+        written: u64,
     },
 }
 
@@ -623,7 +663,7 @@ fn window_text(
 fn destination(path: &Option<PathBuf>) -> String {
     match path {
         Some(path) => path.display().to_string(),
-        None => "writing the archive".to_owned(),
+        None => "the writer".to_owned(),
     }
 }
 

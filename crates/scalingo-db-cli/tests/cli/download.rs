@@ -181,28 +181,87 @@ fn silent_and_quiet_downloads_still_save_the_archive() {
     assert_archive_file(&work.path().join("quiet.tgz"), &expected);
 }
 
+/// A sandbox served by this test process on its own runtime (so that its faults can be set),
+/// and `scalingo-db` pointed at it with a database token.
+struct Remote {
+    sandbox: scalingo_db_sandbox::Sandbox,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Remote {
+    fn start() -> Remote {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let sandbox = runtime
+            .block_on(scalingo_db_sandbox::Sandbox::start(Default::default()))
+            .expect("the sandbox starts");
+        Remote {
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+
+    fn download(&self, work: &Workdir, args: &[&str]) -> crate::support::Run {
+        use crate::support::Runs as _;
+        let database = scalingo_db_sandbox::DEFAULT_DATABASE;
+        work.cli(["--addon", database, "backups", "download"])
+            .args(args)
+            .env("SCALINGO_DB_API_URL", self.sandbox.database_api_url())
+            .env("SCALINGO_DB_TOKEN", self.sandbox.database_token(database))
+            .run()
+    }
+}
+
 #[test]
 fn a_part_file_left_by_an_interrupted_download_is_continued() {
+    use scalingo_db_sandbox::{Fault, FaultRule, OperationId};
     let work = Workdir::new();
-    let expected = expected(&work);
-    work.run(["backups", "download", &expected.id, "-o", "full.tgz"])
-        .expect(0);
-    let full = std::fs::read(work.path().join("full.tgz")).expect("the archive");
+    let remote = Remote::start();
+    // A download cut after 5000 bytes, whose resume is refused: it leaves its part (and the
+    // sidecar naming the backup and the version of its archive).
+    let download = OperationId::DownloadBackupArchive;
+    let cut_then_refuse = || {
+        let faults = remote.sandbox.faults();
+        faults.inject(FaultRule::new(
+            download,
+            1,
+            Fault::TruncateBody { after_bytes: 5000 },
+        ));
+        faults.inject(FaultRule::new(download, 1, Fault::json_error(404, "gone")));
+    };
+    cut_then_refuse();
+    remote
+        .download(&work, &["-o", "resumed.tgz"])
+        .fails(4, &["not found"]);
+    let part_path = work.path().join("resumed.tgz.part");
+    let part = std::fs::read(&part_path).expect("a part file is kept");
+    assert_eq!(part.len(), 5000);
 
-    // The start of the archive with one byte changed: only a download that continues the part
-    // file, instead of fetching everything again, keeps that byte.
-    let mut part = full[..5000].to_vec();
-    part[4000] ^= 0xff;
-    std::fs::write(work.path().join("resumed.tgz.part"), &part).expect("a part file");
-    // A part is continued only for the backup it names.
-    std::fs::write(work.path().join("resumed.tgz.part.backup"), &expected.id)
-        .expect("the part's owner");
-    work.run(["backups", "download", &expected.id, "-o", "resumed.tgz"])
-        .expect(0);
+    // One byte changed on disk: only a download that continues the part, instead of fetching
+    // everything again, meets it; the gzip trailer then disagrees, and nothing is saved.
+    let mut altered = part.clone();
+    altered[4000] ^= 0xff;
+    std::fs::write(&part_path, &altered).expect("alter the part");
+    remote
+        .download(&work, &["-o", "resumed.tgz"])
+        .fails(1, &["corrupt", "CRC-32"]);
+    assert!(!work.path().join("resumed.tgz").exists());
+    assert!(!part_path.exists(), "a corrupt part is not kept");
+
+    // Cut again, the part is then continued to the very archive an uninterrupted download saves.
+    cut_then_refuse();
+    remote
+        .download(&work, &["-o", "resumed.tgz"])
+        .fails(4, &["not found"]);
+    remote.download(&work, &["-o", "resumed.tgz"]).expect(0);
+    remote.download(&work, &["-o", "whole.tgz"]).expect(0);
     let resumed = std::fs::read(work.path().join("resumed.tgz")).expect("the archive");
-    assert_eq!(resumed.len(), full.len());
-    assert_eq!(resumed[4000], part[4000], "the part file was fetched again");
-    assert!(resumed[5000..] == full[5000..], "the rest differs");
+    let whole = std::fs::read(work.path().join("whole.tgz")).expect("the archive");
+    assert!(resumed == whole, "the continued download differs");
+    assert!(!part_path.exists());
 }
 
 #[test]
@@ -251,4 +310,107 @@ fn a_reader_that_closes_stdout_early_ends_the_download_quietly() {
         .expect("stderr is text");
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn a_device_or_dev_stdout_is_written_into_without_force_and_never_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let work = Workdir::new();
+    let expected = expected(&work);
+
+    let run = work
+        .run(["backups", "download", "-o", "/dev/null"])
+        .expect(0);
+    assert!(
+        run.stdout
+            .starts_with(&format!("Wrote backup {} (", expected.name))
+            && run.stdout.trim_end().ends_with("to /dev/null."),
+        "{}",
+        run.stdout
+    );
+    let null = std::fs::symlink_metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device(), "/dev/null was replaced");
+    assert!(!Path::new("/dev/null.part").exists());
+
+    // A link to a device is followed: it was named on purpose.
+    std::os::unix::fs::symlink("/dev/null", work.path().join("null")).expect("a link");
+    work.run(["backups", "download", "-o", "null"]).expect(0);
+    assert!(
+        std::fs::symlink_metadata(work.path().join("null"))
+            .expect("the link")
+            .is_symlink()
+    );
+
+    let run = work
+        .run(["backups", "download", "-o", "/dev/stdout"])
+        .expect(0);
+    assert_archive(&run.stdout_bytes, &expected);
+    run.stderr_has(&["to stdout"]);
+    work.run(["--json", "backups", "download", "-o", "/dev/stdout"])
+        .fails(2, &["choose one"]);
+}
+
+#[test]
+fn a_fifo_is_written_into_for_its_reader() {
+    let work = Workdir::new();
+    let expected = expected(&work);
+    let fifo = work.path().join("archive.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let (sent, received) = std::sync::mpsc::channel();
+    let reader_path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = sent.send(std::fs::read(reader_path));
+    });
+
+    let run = work
+        .run(["backups", "download", "-o", "archive.fifo"])
+        .expect(0);
+    assert!(
+        run.stdout.trim_end().ends_with("to archive.fifo."),
+        "{}",
+        run.stdout
+    );
+    let read = received
+        .recv_timeout(TIMEOUT)
+        .expect("the reader ends")
+        .expect("the reader reads");
+    assert_archive(&read, &expected);
+    let kind = std::fs::symlink_metadata(&fifo).expect("the FIFO");
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(kind.file_type().is_fifo(), "the FIFO was replaced");
+}
+
+#[test]
+fn a_full_stdout_is_named_and_nothing_destructive_is_suggested() {
+    let work = Workdir::new();
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let mut child = work
+        .std_command()
+        .args(["--sandbox", "backups", "download", "-o", "-"])
+        .stdin(Stdio::null())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scalingo-db starts");
+    let status = wait_within(&mut child, TIMEOUT);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr is text");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stdout: No space left on device"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("<writer>") && !stderr.contains("--force"),
+        "{stderr}"
+    );
 }

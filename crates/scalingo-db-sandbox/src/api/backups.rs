@@ -5,7 +5,10 @@
 //! `running` then `done` as that clock moves.
 
 use axum::body::Body;
-use axum::http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use axum::http::header::{
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE, LAST_MODIFIED,
+    RANGE,
+};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use chrono::SubsecRound as _;
@@ -21,6 +24,7 @@ use crate::generated_api::{
 use crate::service::Service;
 use crate::store::Backup;
 use crate::tokens::Grant;
+use crate::validators::{http_date, if_range_holds};
 
 /// `text` as one segment of a path: all but the unreserved bytes of RFC 3986 escaped, so that an
 /// id with a `/` or a space stays one segment.
@@ -124,21 +128,31 @@ impl BackupsApi for Service {
     }
 
     /// The archive, whole (200) or the requested range (206); 416 past its end. The link's
-    /// token was checked before (the `archiveLink` scheme).
+    /// token was checked before (the `archiveLink` scheme). Every answer names the archive with
+    /// `ETag` and `Last-Modified` (the backup's end); a `Range` whose `If-Range` names another
+    /// archive is ignored, and the whole archive is sent, as object storage does.
     async fn download_backup_archive(
         &self,
         request: Request<DownloadBackupArchivePath>,
     ) -> Result<Response, ApiError> {
-        let archive = {
+        let (archive, last_modified) = {
             let store = self.store();
             let database = store.database(&request.path.database_id)?;
-            store.archive(database.backup(&request.path.backup_id)?)
+            let backup = database.backup(&request.path.backup_id)?;
+            (store.archive(backup), backup.done_at(store.lifecycle()))
         };
         let len = archive.len();
-        let range = request
-            .headers
-            .get(RANGE)
-            .and_then(|value| value.to_str().ok());
+        let etag = archive.etag();
+        // A value that is not text is no usable range, and a condition that names nothing:
+        // either way the whole archive is sent.
+        let header = |name| {
+            request
+                .headers
+                .get(name)
+                .map(|value: &HeaderValue| value.to_str().unwrap_or_default())
+        };
+        let range =
+            header(RANGE).filter(|_| if_range_holds(header(IF_RANGE), &etag, last_modified));
         let (status, range) = match parse_range(range, len) {
             RangeRequest::Full => (StatusCode::OK, 0..len),
             RangeRequest::Partial(range) => (StatusCode::PARTIAL_CONTENT, range),
@@ -152,6 +166,12 @@ impl BackupsApi for Service {
             HeaderValue::from_static("application/octet-stream"),
         );
         headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Ok(value) = HeaderValue::try_from(etag) {
+            headers.insert(ETAG, value);
+        }
+        if let Ok(value) = HeaderValue::try_from(http_date(last_modified)) {
+            headers.insert(LAST_MODIFIED, value);
+        }
         headers.insert(CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
         if status == StatusCode::PARTIAL_CONTENT
             && let Ok(value) = HeaderValue::try_from(format!(

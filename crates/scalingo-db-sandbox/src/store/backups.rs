@@ -77,6 +77,11 @@ impl Backup {
         }
     }
 
+    /// When the backup is (or will be) done: its archive's `Last-Modified`.
+    pub fn done_at(&self, lifecycle: Lifecycle) -> DateTime<Utc> {
+        self.created_at + lifecycle.scheduled_for + lifecycle.running_for
+    }
+
     /// Whether the backup is still under way at `now` (another may not start).
     pub fn is_busy(&self, lifecycle: Lifecycle, now: DateTime<Utc>) -> bool {
         matches!(
@@ -143,6 +148,7 @@ mod tests {
         assert_eq!(backup.status(lifecycle, at(2999)), BackupStatus::Running);
         assert!(backup.is_busy(lifecycle, at(2999)));
         assert_eq!(backup.status(lifecycle, at(3000)), BackupStatus::Done);
+        assert_eq!(backup.done_at(lifecycle), at(3000));
         assert!(!backup.is_busy(lifecycle, at(3000)));
     }
 }
