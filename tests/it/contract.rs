@@ -116,10 +116,15 @@ impl Contract {
                     value: self.resolve(example).clone(),
                 });
             }
-            for (name, example) in media
-                .get("examples")
-                .and_then(Value::as_object)
+            // The shapes it also accepts (`x-also-accepted`) come with their own examples, which
+            // the client must decode as well.
+            let also = media
+                .get("x-also-accepted")
+                .and_then(|also| also.get("examples"));
+            for (name, example) in [media.get("examples"), also]
                 .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
                 .flatten()
             {
                 let value = self.resolve(example).get("value");

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::support::{database, sandbox_builder_of};
-use scalingo_db::requests::{CreateUserRequest, NewDatabaseUser};
+use scalingo_db::requests::{CreateUserRequest, UserCreation};
 use scalingo_db::{
     Database, DatabaseUser, Error, NewUser, Password, PasswordEncryption, Validation,
 };
@@ -321,10 +321,10 @@ async fn the_sandbox_applies_the_contract_rules_when_the_client_skips_them() {
 #[tokio::test]
 async fn a_mismatched_confirmation_is_refused_by_the_client_and_by_the_sandbox() {
     let request = CreateUserRequest {
-        database_user: NewDatabaseUser {
+        database_user: UserCreation {
             database_id: Some(DEFAULT_DATABASE.to_owned()),
             name: "mismatch".to_owned(),
-            read_only: false,
+            read_only: Some(false),
             password: Some(Password::new(PASSWORD)),
             password_confirmation: Some(Password::new(OTHER_PASSWORD)),
         },

@@ -3,7 +3,7 @@
 
 use httpmock::MockServer;
 use scalingo_db::requests::{
-    CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
+    CreateUserRequest, UpdateUserPasswordRequest, UserCreation, UserPasswordUpdate,
 };
 use scalingo_db::{Error, NewUser, Password, Problem, Validation};
 use serde_json::json;
@@ -172,10 +172,10 @@ async fn a_hand_built_body_must_confirm_its_password() {
         Problem::NotSameAs { other: "password" },
     ));
     let create = |password: Option<&str>, confirmation: Option<&str>| CreateUserRequest {
-        database_user: NewDatabaseUser {
+        database_user: UserCreation {
             database_id: Some(DB.to_owned()),
             name: "my-user".to_owned(),
-            read_only: false,
+            read_only: Some(false),
             password: password.map(Password::from),
             password_confirmation: confirmation.map(Password::from),
         },

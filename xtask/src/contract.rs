@@ -127,7 +127,7 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Contract> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let spec: OpenAPI =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    resolve(spec)
+    resolve(crate::alternatives::expand(spec)?)
 }
 
 /// Resolves a parsed contract.

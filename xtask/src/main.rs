@@ -5,6 +5,7 @@
 //! `cargo xtask codegen --check` fails, with a diff, when the committed ones are stale.
 //! `cargo xtask bench` builds and runs the benchmarks.
 
+mod alternatives;
 mod api_version;
 mod bench;
 mod codegen;

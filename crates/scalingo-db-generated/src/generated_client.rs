@@ -7,21 +7,25 @@ pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
 #[derive(Clone, Debug)]
-///Client for Scalingo Database API (users and backups)
+///Client for Scalingo Database API (users, backups and restores)
 ///
 ///The part of the Scalingo Database API ("DB API") that manages a hosted database's users and
 ///backups. This contract is hand-written and describes what the real service sends, which differs
 ///from its public documentation in places:
 ///
-///- Creating, updating and resetting a user answer `{"database_user": {...}}`, and creating or
-///  showing a backup answers `{"database_backup": {...}}`, which is what the official clients
-///  decode. The public documentation shows these objects unwrapped. Both shapes are described
-///  (`oneOf`) and a client must accept both.
+///- Creating, updating and resetting a user answer `{"database_user": {...}}`, creating or
+///  showing a backup answers `{"database_backup": {...}}`, and a restore answers
+///  `{"operation": {...}}`, which is what the official clients decode. Each answer is described
+///  by that one shape, so that a generated client hands over one typed object. The public
+///  documentation shows other shapes (the objects unwrapped, an operation's id alone): each
+///  answer lists them in `x-also-accepted`, for clients that want to accept them too (the Rust
+///  client does).
 ///- Response objects carry no pattern or length constraint: the platform's default users are
 ///  named like `my_app_4553` (with an underscore), which the rule for new users does not allow.
 ///- `status`, `method` and `password_encryption` are open sets: the documented values are listed,
 ///  and a client must accept values it does not know.
-///- Unknown fields may appear in any object and must be ignored.
+///- Unknown fields may appear in any object of an answer and must be ignored
+///  (`additionalProperties: true`).
 ///
 ///Errors are JSON objects of three shapes (`{"error"}`, `{"resource", "error"}` on 404 and
 ///`{"errors": {"field": ["message"]}}` on 422), except 429 which answers the plain text
@@ -41,6 +45,8 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 ///  carries one); clients must keep it out of logs and error messages.
 ///- `x-extensible-enum` (string schemas): the known values of an open set.
 ///- `x-same-as: <field>` (request properties): the value must equal that sibling field.
+///- `x-also-accepted` (JSON answers): `as` (a name for the type that accepts every shape),
+///  `description`, `schemas` (the other shapes a client may meet) and their `examples`.
 ///- `x-name` (servers): a stable name for each host (`database_api`, `main_api`, `auth`);
 ///  `x-enum-descriptions` names each region of the `region` server variable.
 ///
@@ -710,6 +716,12 @@ impl Client {
     ///Answers a pre-signed URL from which the backup's archive can be downloaded without the
     ///Authorization header. The link expires. A backup that cannot be downloaded answers 400.
     ///
+    ///Follow `download_url` as given: a plain `GET` of that absolute URL, with no Authorization
+    ///header (and `Range`/`If-Range` to resume). It is not always on this API's host: the
+    ///service's links point at object storage. When it is (as the sandbox's are),
+    ///`download_backup_archive` describes it; a client generated from this contract does not need
+    ///to take the link apart to call that operation.
+    ///
     ///
     ///Sends a `GET` request to `/databases/{database_id}/backups/{backup_id}/archive`
     ///
@@ -754,7 +766,9 @@ impl Client {
     }
     ///Download a backup's archive
     ///
-    ///The pre-signed link answered by `get_backup_archive_url`. It needs no Authorization header:
+    ///What the pre-signed link answered by `get_backup_archive_url` serves, when the link is on
+    ///this API's host (the sandbox's links are; the service's point at object storage, which
+    ///answers the same way). Clients follow the link as given. It needs no Authorization header:
     ///the link's `token` query parameter (the `archiveLink` security scheme) authorises the
     ///download. The archive is a gzip-compressed tar file. `Range` asks for part of it, to resume
     ///an interrupted download.

@@ -49,7 +49,7 @@ impl Envelope for crate::types::Backups {
     }
 }
 impl Envelope for crate::types::CreateUserRequest {
-    type Inner = crate::types::NewDatabaseUser;
+    type Inner = crate::types::UserCreation;
     fn into_inner(self) -> Self::Inner {
         self.database_user
     }

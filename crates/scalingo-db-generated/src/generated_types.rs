@@ -57,7 +57,8 @@ pub struct Backup {
     )]
     pub type_: ::std::option::Option<::std::string::String>,
 }
-///A pre-signed link to a backup's archive.
+///A pre-signed link to a backup's archive: follow it as given, with a plain GET and no
+///Authorization header.
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
 )]
@@ -71,7 +72,7 @@ pub struct BackupArchive {
 pub struct BackupEnvelope {
     pub database_backup: Backup,
 }
-///A backup, wrapped in `database_backup` (what the service sends) or bare (what the documentation shows).
+///A backup, wrapped in `database_backup` (what the service sends), or bare (what the public documentation shows).
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
 )]
@@ -102,7 +103,7 @@ pub struct Backups {
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
 )]
 pub struct CreateUserRequest {
-    pub database_user: NewDatabaseUser,
+    pub database_user: UserCreation,
 }
 ///A database, as the Database API describes it.
 #[derive(
@@ -256,7 +257,7 @@ pub struct DatabaseUser {
 pub struct DatabaseUserEnvelope {
     pub database_user: DatabaseUser,
 }
-///A user, wrapped in `database_user` (what the service sends) or bare (what the documentation shows).
+///A user, wrapped in `database_user` (what the service sends), or bare (what the public documentation shows).
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
 )]
@@ -299,7 +300,7 @@ pub struct DbmsAttributes {
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema,
 )]
-pub struct Error {
+pub struct ErrorBody {
     ///What went wrong, in words.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error: ::std::option::Option<::std::string::String>,
@@ -310,7 +311,9 @@ pub struct Error {
     )]
     pub errors:
         ::std::collections::HashMap<::std::string::String, ::std::vec::Vec<::std::string::String>>,
-    ///On 404, the kind of thing that was not found (`database`, `database_user`, `backup`).
+    ///On 404, the kind of thing that was not found: `database`, `database_user`,
+    ///`database_backup`, `operation`, `addon` (the token flow), or `route` (a path the API
+    ///does not have).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub resource: ::std::option::Option<::std::string::String>,
 }
@@ -328,23 +331,6 @@ pub struct MaintenanceWindow {
     ///The day of the week (UTC), 0 for Sunday.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub weekday_utc: ::std::option::Option<i32>,
-}
-///A user to create. Without a password the service generates one.
-#[derive(
-    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-)]
-pub struct NewDatabaseUser {
-    ///The database's addon id, as in the path. The official clients send it.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub database_id: ::std::option::Option<::std::string::String>,
-    pub name: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub password: ::std::option::Option<crate::Password>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub password_confirmation: ::std::option::Option<crate::Password>,
-    ///Create a read-only user.
-    #[serde(default)]
-    pub read_only: bool,
 }
 ///A long operation on a database.
 #[derive(
@@ -411,9 +397,7 @@ pub struct RestoreRequest {
     ///a time in RFC 3339 (UTC advised), within the recovery window
     pub restore_time: ::chrono::DateTime<::chrono::offset::Utc>,
 }
-///The restore's operation, wrapped in `operation` (what the service sends and the current
-///official clients decode), or only its id (what the public documentation shows). A client
-///must accept both.
+///The restore's operation, wrapped in `operation` (what the service sends and the current official clients decode), or only its id (what the public documentation shows).
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
 )]
@@ -445,6 +429,23 @@ pub struct UpdateDatabaseRequest {
 )]
 pub struct UpdateUserPasswordRequest {
     pub database_user: UserPasswordUpdate,
+}
+///A user to create. Without a password the service generates one.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct UserCreation {
+    ///The database's addon id, as in the path. The official clients send it.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub database_id: ::std::option::Option<::std::string::String>,
+    pub name: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub password: ::std::option::Option<crate::Password>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub password_confirmation: ::std::option::Option<crate::Password>,
+    ///Create a read-only user (left out, the user may read and write).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub read_only: ::std::option::Option<bool>,
 }
 ///A new password chosen by the caller.
 #[derive(

@@ -46,7 +46,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = |text: String| types::Error {
+        let message = |text: String| types::ErrorBody {
             error: Some(text),
             resource: None,
             errors: Default::default(),
@@ -60,7 +60,7 @@ impl IntoResponse for ApiError {
             ApiError::Internal(text) => (StatusCode::INTERNAL_SERVER_ERROR, message(text)),
             ApiError::NotFound(resource) => (
                 StatusCode::NOT_FOUND,
-                types::Error {
+                types::ErrorBody {
                     error: Some("not found".to_owned()),
                     resource: Some(resource.to_owned()),
                     errors: Default::default(),
@@ -68,7 +68,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::NoRoute(text) => (
                 StatusCode::NOT_FOUND,
-                types::Error {
+                types::ErrorBody {
                     error: Some(text),
                     resource: Some("route".to_owned()),
                     errors: Default::default(),
@@ -93,7 +93,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unprocessable(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                types::Error {
+                types::ErrorBody {
                     error: None,
                     resource: None,
                     errors: errors.into_iter().collect(),

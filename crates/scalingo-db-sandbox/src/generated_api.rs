@@ -147,7 +147,7 @@ pub trait UsersApi: Send + Sync + 'static {
     /// `create_user`: Create a user (`POST /databases/{database_id}/users`).
     fn create_user(
         &self,
-        request: Request<CreateUserPath, scalingo_db_generated::types::NewDatabaseUser>,
+        request: Request<CreateUserPath, scalingo_db_generated::types::UserCreation>,
     ) -> impl Future<Output = Result<scalingo_db_generated::types::DatabaseUser, ApiError>> + Send;
     /// `delete_user`: Delete a user (`DELETE /databases/{database_id}/users/{username}`).
     fn delete_user(

@@ -533,7 +533,7 @@ pub(crate) fn header_text(value: &reqwest::header::HeaderValue) -> Option<String
 pub(crate) fn from_status(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Error {
     // What the service wrote is shown as text, never as control characters (a log line or a
     // terminal would take them as commands).
-    let decoded: Option<types::Error> = serde_json::from_slice(body).ok();
+    let decoded: Option<types::ErrorBody> = serde_json::from_slice(body).ok();
     let text = |text: &String| redact::control_free(text);
     let message = decoded
         .as_ref()

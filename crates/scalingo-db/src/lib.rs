@@ -96,8 +96,8 @@ pub use scalingo_db_generated::{
 /// [`Users::create_from_request`]).
 pub mod requests {
     pub use scalingo_db_generated::types::{
-        CreateUserRequest, DatabaseUpdate, NewDatabaseUser, RestoreRequest, UpdateDatabaseRequest,
-        UpdateUserPasswordRequest, UserPasswordUpdate,
+        CreateUserRequest, DatabaseUpdate, RestoreRequest, UpdateDatabaseRequest,
+        UpdateUserPasswordRequest, UserCreation, UserPasswordUpdate,
     };
 }
 

@@ -3,7 +3,7 @@
 use scalingo_db_generated::OperationId;
 use scalingo_db_generated::rules::tables;
 use scalingo_db_generated::types::{
-    CreateUserRequest, NewDatabaseUser, UpdateUserPasswordRequest, UserPasswordUpdate,
+    CreateUserRequest, UpdateUserPasswordRequest, UserCreation, UserPasswordUpdate,
 };
 
 use crate::call::Call;
@@ -92,10 +92,10 @@ impl NewUser {
     /// The request body the official clients send for this user.
     pub fn to_request(&self, database_id: &str) -> CreateUserRequest {
         CreateUserRequest {
-            database_user: NewDatabaseUser {
+            database_user: UserCreation {
                 database_id: Some(database_id.to_owned()),
                 name: self.name.clone(),
-                read_only: self.read_only,
+                read_only: Some(self.read_only),
                 password: self.password.clone(),
                 password_confirmation: self.password.clone(),
             },

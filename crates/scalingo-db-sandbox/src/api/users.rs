@@ -15,7 +15,7 @@
 //!   nothing of it is ever printed. Inventing a rule here would refuse what the contract allows.
 
 use scalingo_db_generated::Password;
-use scalingo_db_generated::types::{DatabaseUser, NewDatabaseUser, UserPasswordUpdate};
+use scalingo_db_generated::types::{DatabaseUser, UserCreation, UserPasswordUpdate};
 
 use crate::error::ApiError;
 use crate::generated_api::{
@@ -44,7 +44,7 @@ impl UsersApi for Service {
     /// hash is kept). A taken name is a 422 on `name`, as the service answers it.
     async fn create_user(
         &self,
-        request: Request<CreateUserPath, NewDatabaseUser>,
+        request: Request<CreateUserPath, UserCreation>,
     ) -> Result<DatabaseUser, ApiError> {
         let new = request.body;
         same_database(new.database_id.as_deref(), &request.path.database_id)?;
@@ -58,7 +58,7 @@ impl UsersApi for Service {
             .as_deref()
             .or(new.password.as_ref().map(Password::expose))
             .unwrap_or_default();
-        let user = User::new(new.name, password, new.read_only, false);
+        let user = User::new(new.name, password, new.read_only.unwrap_or(false), false);
         let view = user.view(database.kind, generated.map(Password::new));
         database.insert_user(user);
         Ok(view)
