@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Lints openapi.yaml with the pinned Redocly CLI (recommended rules) and Spectral (spectral:oas);
 # fails on an error of either, or a warning of Spectral. Called by .ci/run; by hand:
-# tests/lint/run.sh. The tools are
-# installed (npm ci) under target/contract-lint and reused.
+# tests/lint/run.sh. The tools are installed (npm ci) under target/contract-lint and reused.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
