@@ -500,7 +500,7 @@ async fn reqwest_calls(
                 .error_for_status()?;
             // Decode into the same type as the facade, so both sides do the same work.
             response
-                .json::<scalingo_db_generated::types::DatabaseUsers>()
+                .json::<scalingo_db_generated::types::DatabaseUserList>()
                 .await
         })
         .buffer_unordered(IN_FLIGHT);

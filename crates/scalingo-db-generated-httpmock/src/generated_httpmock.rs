@@ -309,7 +309,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::DatabaseUsers) -> Self {
+        pub fn ok(self, value: &types::DatabaseUserList) -> Self {
             Self(
                 self.0
                     .status(200u16)

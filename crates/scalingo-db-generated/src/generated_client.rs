@@ -360,7 +360,7 @@ impl Client {
     pub async fn list_users<'a>(
         &'a self,
         database_id: &'a str,
-    ) -> Result<ResponseValue<types::DatabaseUsers>, Error<ByteStream>> {
+    ) -> Result<ResponseValue<types::DatabaseUserList>, Error<ByteStream>> {
         let url = format!(
             "{}/databases/{}/users",
             self.baseurl,

@@ -68,6 +68,17 @@ impl Envelope for crate::types::DatabaseResponse {
         Self { database: inner }
     }
 }
+impl Envelope for crate::types::DatabaseUserList {
+    type Inner = ::std::vec::Vec<crate::types::DatabaseUser>;
+    fn into_inner(self) -> Self::Inner {
+        self.database_users
+    }
+    fn wrap(inner: Self::Inner) -> Self {
+        Self {
+            database_users: inner,
+        }
+    }
+}
 impl Envelope for crate::types::DatabaseUserResponse {
     type Inner = crate::types::DatabaseUser;
     fn into_inner(self) -> Self::Inner {
@@ -81,17 +92,6 @@ impl Envelope for crate::types::DatabaseUserResponse {
         Self::DatabaseUserEnvelope(crate::types::DatabaseUserEnvelope {
             database_user: inner,
         })
-    }
-}
-impl Envelope for crate::types::DatabaseUsers {
-    type Inner = ::std::vec::Vec<crate::types::DatabaseUser>;
-    fn into_inner(self) -> Self::Inner {
-        self.database_users
-    }
-    fn wrap(inner: Self::Inner) -> Self {
-        Self {
-            database_users: inner,
-        }
     }
 }
 impl Envelope for crate::types::OperationResponse {

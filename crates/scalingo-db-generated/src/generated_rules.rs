@@ -92,14 +92,14 @@ pub const CREATE_USER: &[FieldRule] = &[
         required: false,
         nullable: false,
         check: Check::String(StringRule {
-            min_length: Some(24usize),
-            max_length: Some(64usize),
+            min_length: None,
+            max_length: None,
             pattern: None,
             format: Some("password"),
             allowed: &[],
         }),
         same_as: Some("password"),
-        rule: "24 to 64 characters",
+        rule: "the same as password",
     },
 ];
 /// The rules of the `update_user_password` request body.
@@ -131,14 +131,14 @@ pub const UPDATE_USER_PASSWORD: &[FieldRule] = &[
         required: true,
         nullable: false,
         check: Check::String(StringRule {
-            min_length: Some(24usize),
-            max_length: Some(64usize),
+            min_length: None,
+            max_length: None,
             pattern: None,
             format: Some("password"),
             allowed: &[],
         }),
         same_as: Some("password"),
-        rule: "24 to 64 characters",
+        rule: "the same as password",
     },
 ];
 /// Every table, by the operation whose body it checks.

@@ -257,6 +257,14 @@ pub struct DatabaseUser {
 pub struct DatabaseUserEnvelope {
     pub database_user: DatabaseUser,
 }
+///The users of a database.
+#[derive(
+    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+)]
+pub struct DatabaseUserList {
+    #[serde(rename = "database-users")]
+    pub database_users: ::std::vec::Vec<DatabaseUser>,
+}
 ///A user, wrapped in `database_user` (what the service sends), or bare (what the public documentation shows).
 #[derive(
     ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
@@ -275,14 +283,6 @@ impl ::std::convert::From<DatabaseUser> for DatabaseUserResponse {
     fn from(value: DatabaseUser) -> Self {
         Self::DatabaseUser(value)
     }
-}
-///The users of a database.
-#[derive(
-    ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-)]
-pub struct DatabaseUsers {
-    #[serde(rename = "database-users")]
-    pub database_users: ::std::vec::Vec<DatabaseUser>,
 }
 ///Facts about the user that depend on the database engine.
 #[derive(

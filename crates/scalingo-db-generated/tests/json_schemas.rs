@@ -85,7 +85,7 @@ fn rust_types() -> Vec<RustType> {
         "DatabaseUpdate" => types::DatabaseUpdate,
         "DatabaseUser" => types::DatabaseUser,
         "DatabaseUserEnvelope" => types::DatabaseUserEnvelope,
-        "DatabaseUsers" => types::DatabaseUsers,
+        "DatabaseUserList" => types::DatabaseUserList,
         "DbmsAttributes" => types::DbmsAttributes,
         "ErrorBody" => types::ErrorBody,
         "FeatureStatus" => FeatureStatus,

@@ -732,7 +732,11 @@ where
     let outcome: Result<Response, ApiError> = async {
         let Path(path) = path.map_err(crate::http::bad_path)?;
         let scheme = SecurityScheme::DatabaseToken;
-        let credential = crate::http::credential(scheme.credential(), &headers, query.as_deref());
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
         api.authorize(
             scheme,
             credential.as_deref(),
@@ -740,21 +744,17 @@ where
         )?;
         body.map_err(crate::http::bad_body)?;
         let body = ();
-        let answer = api
-            .list_users(Request {
-                path,
-                body,
-                headers,
-            })
-            .await?;
-        Ok(crate::http::json_answer(
-            200u16,
-            &<scalingo_db_generated::types::DatabaseUsers as scalingo_db_generated::Envelope>::wrap(
-                answer,
+        let answer = api.list_users(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::DatabaseUserList as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
             ),
-        ))
+        )
     }
-    .await;
+        .await;
     outcome.unwrap_or_else(|error| error.into_response())
 }
 /// Serves `create_user`.

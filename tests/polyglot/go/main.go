@@ -90,8 +90,7 @@ func users(client *db.APIClient, ctx context.Context, database string) {
 	check(slices.ContainsFunc(list.DatabaseUsers, func(u db.DatabaseUser) bool { return u.GetProtected() }),
 		"list_users: no protected default user among %v", names(list.DatabaseUsers))
 
-	// A read-only user with a password. The contract's PasswordConfirmation is
-	// `allOf: [NewPassword]`, which the generator types as interface{}: it compiles with any value.
+	// A read-only user with a password.
 	password := "poly-go-first-password-0123456789"
 	creation := db.NewUserCreation(userWithPassword)
 	creation.SetDatabaseId(database) // the official clients send it too
@@ -200,10 +199,9 @@ func errorPaths(client *db.APIClient, ctx context.Context, base, database string
 	resp, err = client.UsersAPI.DeleteUser(ctx, database, userTaken).Execute()
 	succeeded("delete_user "+userTaken, resp, err)
 
-	// The other errors are not JSON. The contract describes 4XX and 5XX as ErrorBody (JSON) or
-	// text, but the generator decodes only the first media type: a text or HTML body leaves
-	// Model() nil and Error() "undefined response type". What a caller has is the status, the
-	// headers and Body(), the raw bytes.
+	// The other errors are not JSON: the contract gives the plain-text 429 and a gateway's 502,
+	// 503 and 504 their own answers, so the client decodes them as a string Model(); Body() has
+	// the raw bytes, and the response the status and headers.
 
 	// 429, plain text, with Retry-After.
 	injectFault(base, "list_users", map[string]any{"kind": "status", "status": 429,
@@ -212,6 +210,7 @@ func errorPaths(client *db.APIClient, ctx context.Context, base, database string
 	limited := refused("list_users", http.StatusTooManyRequests, resp, err)
 	check(resp.Header.Get("Retry-After") == "1", "list_users: Retry-After %q, want 1", resp.Header.Get("Retry-After"))
 	check(string(limited.Body()) == "Retry later", "list_users: body %q, want Retry later", limited.Body())
+	check(limited.Model() == "Retry later", "list_users: model %v, want the text", limited.Model())
 
 	// 502, an HTML page from a gateway.
 	page := "<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -220,6 +219,7 @@ func errorPaths(client *db.APIClient, ctx context.Context, base, database string
 	_, resp, err = client.BackupsAPI.ListBackups(ctx, database).Execute()
 	gateway := refused("list_backups", http.StatusBadGateway, resp, err)
 	check(string(gateway.Body()) == page, "list_backups: body %q, want the gateway's page", gateway.Body())
+	check(gateway.Model() == page, "list_backups: model %v, want the page", gateway.Model())
 
 	// 503, empty and without a Content-Type: the client decodes nothing, and Error() is the status.
 	injectFault(base, "list_backups", map[string]any{"kind": "status", "status": 503, "body": ""})

@@ -84,7 +84,7 @@ const taken = await api.POST('/databases/{database_id}/users', {
   body: { database_user: { name: names.withPassword } },
 });
 check(taken.response.status === 422, `a taken name answers 422, got ${taken.response.status}`);
-// The error type is `ErrorBody | string` (the JSON and text/plain alternatives of ClientError).
+// The error type is `ErrorBody | string`: JSON errors, and the text of a 429 or a gateway.
 check(typeof taken.error === 'object', '422 answers a JSON ErrorBody');
 const nameErrors = taken.error.errors?.['name'] ?? [];
 check(nameErrors.length > 0, `422 lists messages for "name": ${JSON.stringify(taken.error)}`);
