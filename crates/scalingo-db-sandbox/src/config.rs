@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::archive_source::ArchiveSource;
 use crate::clock::Clock;
 use crate::public_url::PublicUrl;
 use crate::state::SandboxState;
@@ -49,6 +50,11 @@ impl DatabaseType {
             DatabaseType::Opensearch => "opensearch",
             DatabaseType::Elasticsearch => "elasticsearch",
         }
+    }
+
+    /// The type's place in [`DatabaseType::ALL`], to index per-type tables.
+    pub(crate) fn index(self) -> usize {
+        self as usize
     }
 
     /// Whether the engine has point-in-time recovery (PostgreSQL alone).
@@ -163,8 +169,15 @@ pub struct SandboxConfig {
     pub operation_pending_for: Duration,
     /// How long an operation then stays `running` before it is `finished`.
     pub operation_running_for: Duration,
-    /// The size of every backup archive, in bytes (the archive is generated, never stored).
+    /// The size of every generated backup archive, in bytes (the archive is generated, never
+    /// stored).
     pub archive_size: u64,
+    /// Real dumps that backups serve instead of generated archives (`--archive-from`): at most
+    /// one per database type, and one without a type for the types not named. Each is packed
+    /// once when the sandbox starts, as the platform packs it, into a temporary file the sandbox
+    /// reads ranges from; a database type no source covers keeps generated archives. Empty by
+    /// default.
+    pub archive_from: Vec<ArchiveSource>,
     /// Serve the control routes under `/_sandbox/` (faults, counters, tokens, clock; off by
     /// default).
     pub control_routes: bool,
@@ -213,6 +226,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("operation_pending_for", &self.operation_pending_for)
             .field("operation_running_for", &self.operation_running_for)
             .field("archive_size", &self.archive_size)
+            .field("archive_from", &self.archive_from)
             .field("control_routes", &self.control_routes)
             .field("clock", &self.clock)
             .field("token_limit", &self.token_limit)
@@ -255,6 +269,7 @@ impl Default for SandboxConfig {
             operation_pending_for: Duration::ZERO,
             operation_running_for: Duration::ZERO,
             archive_size: 1024 * 1024,
+            archive_from: Vec::new(),
             control_routes: false,
             state: None,
             clock: Clock::system(),

@@ -5,7 +5,8 @@
 //! tables), issues and checks tokens like the real platform, moves backups from `scheduled` to
 //! `done`, makes periodic backups at each database's scheduled UTC hour of its clock, restores
 //! PostgreSQL databases to a point in time through operations that go `pending` → `running` →
-//! `finished`, and streams generated `.tar.gz` archives of any size with `Range` support. Tests
+//! `finished`, and streams generated `.tar.gz` archives of any size with `Range` support (or
+//! real dumps, packed as the platform packs them: [`SandboxConfig::archive_from`]). Tests
 //! can inject faults, count requests, and move its [`Clock`] instead of waiting.
 //!
 //! ```no_run
@@ -20,6 +21,7 @@
 
 mod api;
 pub mod archive;
+mod archive_source;
 mod backoff;
 mod clock;
 mod config;
@@ -35,10 +37,13 @@ mod fuzz;
 mod generated_api;
 mod http;
 mod inject;
+mod pack;
+mod packed;
 mod public_url;
 mod request_log;
 mod router;
 mod sandbox;
+mod served;
 mod server;
 mod service;
 mod state;
@@ -47,6 +52,7 @@ mod timeouts;
 mod tokens;
 mod validators;
 
+pub use archive_source::{ArchiveSource, check_sources};
 pub use clock::Clock;
 pub use config::{
     DEFAULT_API_TOKEN, DEFAULT_APP, DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, DatabaseSeed,

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::SandboxConfig;
 use crate::faults::{Counters, Faults};
+use crate::packed::PackedArchives;
 use crate::router::router;
 use crate::server::{Limits, serve};
 use crate::service::Service;
@@ -39,8 +40,12 @@ impl Sandbox {
         Sandbox::bind(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
-    /// Starts a sandbox on `address`, on the current tokio runtime.
+    /// Starts a sandbox on `address`, on the current tokio runtime, once the dumps of
+    /// [`SandboxConfig::archive_from`] are packed (an `InvalidInput` error names the rule a
+    /// source breaks).
     pub async fn bind(mut config: SandboxConfig, address: SocketAddr) -> std::io::Result<Sandbox> {
+        // Packed before listening: a dump that cannot be packed leaves no port taken.
+        let packed = PackedArchives::pack(&config.archive_from).await?;
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let control_routes = config.control_routes;
@@ -50,7 +55,8 @@ impl Sandbox {
         let store = match config.state.take() {
             Some(saved) => Store::with_state(config, saved),
             None => Store::new(config),
-        };
+        }
+        .with_packed(packed);
         let service = Arc::new(Service::new(store, format!("http://{address}")));
         let router = router(Arc::clone(&service), control_routes);
         let (stop, stopped) = watch::channel(false);

@@ -26,6 +26,8 @@ pub use users::{User, random_password};
 use crate::archive::Archive;
 use crate::config::{DatabaseSeed, DatabaseType, SandboxConfig};
 use crate::error::ApiError;
+use crate::packed::PackedArchives;
+use crate::served::ServedArchive;
 use crate::state::SandboxState;
 use crate::tokens::Tokens;
 
@@ -40,6 +42,9 @@ pub struct Store {
     /// The databases, by id; the part of the store that outlives a run.
     data: SandboxState,
     tokens: Tokens,
+    /// The archives packed from `config.archive_from`: kept here, not in the state, so that a
+    /// backup serves what the current configuration names, whatever run made it.
+    packed: PackedArchives,
 }
 
 /// A database, as the store holds it and a state file keeps it.
@@ -84,7 +89,15 @@ impl Store {
             tokens: Tokens::with_limit(config.token_limit),
             config,
             data: SandboxState::new(databases),
+            packed: PackedArchives::default(),
         }
+    }
+
+    /// The store, with its backups serving the archives `packed` from the configuration's
+    /// `archive_from` (until then, generated ones).
+    pub fn with_packed(mut self, packed: PackedArchives) -> Self {
+        self.packed = packed;
+        self
     }
 
     /// A store holding `state`'s databases; those the configuration names but the state lacks
@@ -122,7 +135,7 @@ impl Store {
 
     /// The phases of every backup, and the length of every archive.
     pub fn lifecycle(&self) -> Lifecycle {
-        Lifecycle::of(&self.config)
+        Lifecycle::of(&self.config, &self.packed)
     }
 
     /// The phases of every operation.
@@ -130,9 +143,15 @@ impl Store {
         OperationLifecycle::of(&self.config)
     }
 
-    /// The archive of `backup`: generated from its id, never stored.
-    pub fn archive(&self, backup: &Backup) -> Archive {
-        Archive::new(self.config.archive_size, fnv(&backup.id))
+    /// The archive of `backup`, a backup of a `kind` database: the dump packed for `kind`, else
+    /// one generated from the backup's id, never stored.
+    pub fn archive(&self, kind: DatabaseType, backup: &Backup) -> ServedArchive {
+        match self.packed.for_kind(kind) {
+            Some(packed) => ServedArchive::Packed(packed.clone()),
+            None => {
+                ServedArchive::Generated(Archive::new(self.config.archive_size, fnv(&backup.id)))
+            }
+        }
     }
 
     /// A database, or the 404 of the service.

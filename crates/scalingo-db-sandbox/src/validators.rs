@@ -4,9 +4,10 @@
 //!
 //! A client resuming a download sends `Range` with `If-Range` set to the `ETag` (or the
 //! `Last-Modified`) of its first answer. When the archive changed since (another
-//! `--archive-size`, a restarted sandbox), the condition fails and the whole new archive is sent
+//! `--archive-size` or `--archive-from`, a restarted sandbox), the condition fails and the whole new archive is sent
 //! with `200`, instead of a range of it that the client would join to another archive's start.
-//! The `ETag` itself is [`crate::archive::Archive::etag`], which knows what the bytes depend on.
+//! The `ETag` itself is [`crate::served::ServedArchive::etag`], which knows what the bytes depend
+//! on.
 
 use chrono::{DateTime, Utc};
 

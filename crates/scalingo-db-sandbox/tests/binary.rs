@@ -613,3 +613,124 @@ fn a_save_killed_midway_leaves_a_temporary_file_the_next_start_removes() {
     }
     assert!(file.exists(), "the state was saved on the stop");
 }
+
+#[test]
+fn archive_from_serves_a_dump_file_for_its_type_and_a_folder_for_the_others() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let pgdump = dir.path().join("shop.pgdump");
+    std::fs::write(&pgdump, b"PGDMP\x01\x0e\x00 a custom-format dump").expect("write");
+    let mongodump = dir.path().join("dump");
+    std::fs::create_dir_all(mongodump.join("shop")).expect("mkdir");
+    std::fs::write(mongodump.join("shop/orders.bson"), b"\x05\x00\x00\x00\x00").expect("write");
+    let typed = format!("postgresql={}", pgdump.display());
+    let bare = mongodump.display().to_string();
+
+    let (running, banner) = start(&["--archive-from", &typed, "--archive-from", &bare]);
+    let text = banner.join("\n");
+    assert!(text.contains(&format!("archives from:  {typed}")), "{text}");
+    let (base, _) = base_and_token(&banner);
+    // The default databases, in the banner's order: PostgreSQL, then Redis.
+    let tokens: Vec<&str> = banner
+        .iter()
+        .filter_map(|line| line.trim().strip_prefix("token (valid 3600 s): "))
+        .collect();
+    let databases = [
+        (scalingo_db_sandbox::DEFAULT_DATABASE, tokens[0]),
+        (scalingo_db_sandbox::DEFAULT_REDIS_DATABASE, tokens[1]),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let archives = runtime.block_on(async {
+        let mut archives = Vec::new();
+        for (database, token) in databases {
+            let backups = format!("{base}/api/databases/{database}/backups");
+            let listed = json_of(client().get(&backups).bearer_auth(token)).await;
+            let backup = &listed["database_backups"][0];
+            let id = backup["id"].as_str().expect("an id");
+            let link = json_of(
+                client()
+                    .get(format!("{backups}/{id}/archive"))
+                    .bearer_auth(token),
+            )
+            .await;
+            let url = link["download_url"].as_str().expect("a link");
+            let bytes = client()
+                .get(url)
+                .send()
+                .await
+                .expect("the sandbox answers")
+                .bytes()
+                .await
+                .expect("the archive");
+            assert_eq!(
+                backup["size"].as_u64(),
+                Some(bytes.len() as u64),
+                "{listed}"
+            );
+            archives.push(bytes);
+        }
+        archives
+    });
+    stop(running, "INT");
+
+    let members = |archive: &[u8]| -> Vec<(String, Vec<u8>)> {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+        tar.entries()
+            .expect("a tar")
+            .map(|entry| {
+                let mut entry = entry.expect("a member");
+                let path = entry.path().expect("a path").display().to_string();
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content).expect("its content");
+                (path, content)
+            })
+            .collect()
+    };
+    assert_eq!(
+        members(&archives[0]),
+        [(
+            "shop.pgdump".to_owned(),
+            b"PGDMP\x01\x0e\x00 a custom-format dump".to_vec()
+        )]
+    );
+    assert_eq!(
+        members(&archives[1]),
+        [
+            ("dump".to_owned(), Vec::new()),
+            ("dump/shop".to_owned(), Vec::new()),
+            (
+                "dump/shop/orders.bson".to_owned(),
+                b"\x05\x00\x00\x00\x00".to_vec()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn archive_from_refuses_a_missing_path_an_unknown_type_and_a_type_given_twice() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let dump = dir.path().join("shop.sql");
+    std::fs::write(&dump, "SELECT 1;\n").expect("write");
+    let missing = dir.path().join("missing.sql").display().to_string();
+    let typed = format!("mysql={}", dump.display());
+    let oracle = format!("oracle={}", dump.display());
+    for (args, rule) in [
+        (vec!["--archive-from", &missing], "does not exist"),
+        (
+            vec!["--archive-from", &oracle],
+            "unknown database type `oracle`",
+        ),
+        (
+            vec!["--archive-from", &typed, "--archive-from", &typed],
+            "the type mysql is given twice",
+        ),
+    ] {
+        let stderr = refused(&args);
+        assert!(
+            stderr.contains("--archive-from") && stderr.contains(rule),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! The `backups` operations: list, create, show, the archive's link, and the download it opens
-//! (a generated `.tar.gz`, whole or from a `Range`, streamed, never held in memory).
+//! (a generated `.tar.gz`, or a dump packed at start-up, whole or from a `Range`, streamed, never
+//! held in memory).
 //!
 //! Every time here is read on the sandbox's clock, once per request: a backup is `scheduled`,
 //! `running` then `done` as that clock moves.
@@ -139,7 +140,10 @@ impl BackupsApi for Service {
             let store = self.store();
             let database = store.database(&request.path.database_id)?;
             let backup = database.backup(&request.path.backup_id)?;
-            (store.archive(backup), backup.done_at(store.lifecycle()))
+            (
+                store.archive(database.kind, backup),
+                backup.done_at(store.lifecycle()),
+            )
         };
         let len = archive.len();
         let etag = archive.etag();

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::{Database, random_id};
 use crate::archive::Archive;
 use crate::clock::later;
-use crate::config::SandboxConfig;
+use crate::config::{DatabaseType, SandboxConfig};
 use crate::error::ApiError;
+use crate::packed::PackedArchives;
 
 /// A backup of a database. Its status is not kept: it follows from `created_at` and the clock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,25 +29,36 @@ pub struct Backup {
 }
 
 /// How every backup goes: `scheduled` for a while, then `running`, then `done` with an archive
-/// of one length (every archive has the configured size).
+/// of one length per database type (the configured size, or the packed dump's length).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifecycle {
     /// How long a backup stays `scheduled`.
     pub scheduled_for: Duration,
     /// How long it then stays `running`.
     pub running_for: Duration,
-    /// The length of a done backup's archive.
-    pub archive_len: u64,
+    /// The length of a done backup's archive, by [`DatabaseType::index`].
+    pub archive_lens: [u64; DatabaseType::ALL.len()],
 }
 
 impl Lifecycle {
-    /// The lifecycle `config` sets.
-    pub fn of(config: &SandboxConfig) -> Self {
+    /// The lifecycle `config` sets, with the lengths of the archives `packed` from its
+    /// `archive_from`.
+    pub fn of(config: &SandboxConfig, packed: &PackedArchives) -> Self {
+        let generated = Archive::len_for(config.archive_size);
         Lifecycle {
             scheduled_for: config.backup_scheduled_for,
             running_for: config.backup_running_for,
-            archive_len: Archive::len_for(config.archive_size),
+            archive_lens: DatabaseType::ALL.map(|kind| {
+                packed
+                    .for_kind(kind)
+                    .map_or(generated, |archive| archive.len())
+            }),
         }
+    }
+
+    /// The length of a done backup's archive of a `kind` database.
+    pub fn archive_len(&self, kind: DatabaseType) -> u64 {
+        self.archive_lens[kind.index()]
     }
 }
 
@@ -101,7 +113,7 @@ impl Backup {
         let started_at = (status != BackupStatus::Scheduled)
             .then(|| later(self.created_at, lifecycle.scheduled_for));
         let size = (status == BackupStatus::Done)
-            .then(|| i64::try_from(lifecycle.archive_len).unwrap_or(i64::MAX));
+            .then(|| i64::try_from(lifecycle.archive_len(database.kind)).unwrap_or(i64::MAX));
         types::Backup {
             id: self.id.clone(),
             created_at: self.created_at,
@@ -136,7 +148,7 @@ mod tests {
         let lifecycle = Lifecycle {
             scheduled_for: Duration::from_secs(1),
             running_for: Duration::from_secs(2),
-            archive_len: 1000,
+            archive_lens: [1000; DatabaseType::ALL.len()],
         };
         let start = DateTime::from_timestamp(1_800_000_000, 0).expect("a time");
         let backup = Backup::new("app_1234", start, BackupMethod::Manual);
@@ -150,5 +162,12 @@ mod tests {
         assert_eq!(backup.status(lifecycle, at(3000)), BackupStatus::Done);
         assert_eq!(backup.done_at(lifecycle), at(3000));
         assert!(!backup.is_busy(lifecycle, at(3000)));
+    }
+
+    #[test]
+    fn archive_lengths_are_indexed_in_the_order_of_all_types() {
+        for (at, kind) in DatabaseType::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), at, "{kind:?}");
+        }
     }
 }
