@@ -26,5 +26,7 @@ mod telemetry;
 mod transport_safety;
 mod users_wire;
 mod validation_table;
+mod verify_archives;
+mod verify_postgres;
 mod wait;
 mod wire_matrix;

@@ -44,6 +44,8 @@ Credentials (read from the environment only, never from arguments, which other u
 Other environment variables:
   SCALINGO_DB_SANDBOX_FILE  the --sandbox state file
                             (default: $XDG_DATA_HOME/scalingo-db/sandbox.json)
+  SCALINGO_DB_RESTORE_INTO  the URL of the scratch database `backups verify --restore-into`
+                            restores into (it may carry a password)
   SCALINGO_DB_SANDBOX_TIME  `virtual`: the --sandbox time moves only when a command waits, which
                             then ends at once (default: `real`)
   NO_COLOR, CLICOLOR=0  no colours with --color=auto; CLICOLOR_FORCE=1: colours even when piped
@@ -59,6 +61,10 @@ Exit codes:
        422), a restore time outside the recovery window
   3    authentication: no credentials, or the API refused them (401, 403)
   4    not found: the database, user, backup or operation does not exist
+  10   backups verify: the archive is damaged (not a whole gzip and tar stream)
+  11   backups verify: the archive holds no dump of the database's kind, or its tool cannot
+       read it
+  12   backups verify --restore-into: the restore failed, or did not bring back every row
   130  interrupted (Ctrl-C)";
 
 /// Options every command takes.

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use scalingo_db::Error;
+use scalingo_db::verify::Verdict;
 
 /// Success.
 pub const SUCCESS: u8 = 0;
@@ -18,6 +19,12 @@ pub const USAGE: u8 = 2;
 pub const AUTH: u8 = 3;
 /// The database, user, backup or operation does not exist.
 pub const NOT_FOUND: u8 = 4;
+/// `backups verify`: the archive is not a whole gzip and tar stream.
+pub const ARCHIVE_DAMAGED: u8 = 10;
+/// `backups verify`: the archive holds no dump of the expected kind, or its tool cannot read it.
+pub const DUMP_UNREADABLE: u8 = 11;
+/// `backups verify --restore-into`: the restore failed or did not bring back the dump's rows.
+pub const RESTORE_FAILED: u8 = 12;
 /// Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
@@ -44,6 +51,13 @@ pub enum CliError {
         /// How to find out what happened.
         hint: String,
     },
+    /// A backup's verification found something wrong (the report says what).
+    Unverified {
+        /// Which check failed first.
+        verdict: Verdict,
+        /// What it found.
+        problem: String,
+    },
     /// stdout was closed by its reader (`… | head`): stop quietly, as a filter should.
     BrokenPipe,
 }
@@ -67,6 +81,12 @@ impl CliError {
             CliError::NotFound(_) => NOT_FOUND,
             CliError::Failed(_) => FAILURE,
             CliError::Interrupted(_) => INTERRUPTED,
+            CliError::Unverified { verdict, .. } => match verdict {
+                Verdict::ArchiveDamaged => ARCHIVE_DAMAGED,
+                Verdict::DumpUnreadable => DUMP_UNREADABLE,
+                Verdict::RestoreFailed => RESTORE_FAILED,
+                Verdict::Verified => SUCCESS,
+            },
             CliError::Unsure { error, .. } => error.exit_code(),
             CliError::BrokenPipe => SUCCESS,
         }
@@ -134,6 +154,15 @@ impl fmt::Display for CliError {
             CliError::Interrupted(None) => f.write_str("interrupted"),
             CliError::Interrupted(Some(left)) => write!(f, "interrupted; {left}"),
             CliError::Unsure { error, hint } => write!(f, "{error}\nhint: {hint}"),
+            CliError::Unverified { verdict, problem } => {
+                let what = match verdict {
+                    Verdict::ArchiveDamaged => "the archive is damaged",
+                    Verdict::DumpUnreadable => "the dump cannot be read",
+                    Verdict::RestoreFailed => "the restore failed",
+                    Verdict::Verified => "verified",
+                };
+                write!(f, "{what}: {problem}")
+            }
             CliError::BrokenPipe => f.write_str("stdout was closed"),
         }
     }

@@ -15,6 +15,7 @@ mod cmd_sandbox;
 mod cmd_schedule;
 mod cmd_schema;
 mod cmd_users;
+mod cmd_verify;
 #[cfg(feature = "sandbox")]
 mod embedded;
 mod escape;
@@ -82,6 +83,9 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
             let target = Target::connect(&cli.global, output).await?;
             let result = cmd_users::run(command, &target.db, output).await;
             target.finish(result, output)
+        }
+        Command::Backups(cmd_backups::BackupsCommand::Verify(args)) if !args.needs_api() => {
+            cmd_verify::run_file(args, output).await
         }
         Command::Backups(command) => {
             let target = Target::connect(&cli.global, output).await?;

@@ -273,6 +273,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A database tool a verification needs (`pg_restore`, `psql`) could not be run.
+    #[error("{program} could not be run: {message}")]
+    Tool {
+        /// The program, as it was looked for.
+        program: String,
+        /// Why, and what to do about it.
+        message: String,
+    },
 }
 
 /// What is wrong with a backup archive.

@@ -59,6 +59,7 @@ mod schedule;
 mod transport;
 mod users;
 mod validation;
+pub mod verify;
 mod wait;
 
 pub use backups::{ArchiveStream, Backups};

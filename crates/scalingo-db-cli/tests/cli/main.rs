@@ -21,3 +21,4 @@ mod sandbox_state;
 mod schedule;
 mod schema;
 mod users;
+mod verify;

@@ -66,6 +66,12 @@ fn run_with_json(work: &Workdir, command: &str) -> Run {
             String::new(),
         ),
         "backups schedule" => (vec!["--at".into(), "4 UTC".into()], String::new()),
+        // A generated sandbox archive holds no dump (exit 11): verify a whole one from a file.
+        "backups verify" => {
+            let file =
+                crate::verify::archive(work, "schema.tgz", "shop.sql", crate::verify::MYSQL_DUMP);
+            (vec!["--file".into(), file], String::new())
+        }
         "pitr window" => (vec![], String::new()),
         "pitr restore" | "operations show" | "operations wait" => {
             let at = vec!["--at".into(), "-1m".into(), "--yes".into()];
@@ -102,6 +108,7 @@ fn what_every_command_prints_with_json_matches_the_schema_it_announces() {
             "backups list",
             "backups schedule",
             "backups show",
+            "backups verify",
             "backups wait",
             "database show",
             "operations show",

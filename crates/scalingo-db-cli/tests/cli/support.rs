@@ -21,7 +21,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every variable the CLI reads besides its state file: a developer's own token or app must not
 /// change what a test sees, nor be sent anywhere.
-const CLI_VARIABLES: [&str; 12] = [
+const CLI_VARIABLES: [&str; 16] = [
     "SCALINGO_API_TOKEN",
     "SCALINGO_DB_TOKEN",
     "SCALINGO_APP",
@@ -34,6 +34,10 @@ const CLI_VARIABLES: [&str; 12] = [
     "NO_COLOR",
     "CLICOLOR",
     "CLICOLOR_FORCE",
+    "SCALINGO_DB_RESTORE_INTO",
+    "SCALINGO_POSTGRESQL_URL",
+    "DATABASE_URL",
+    "PGPASSWORD",
 ];
 
 /// A test's own directory: the sandbox's state file and every downloaded archive live there, so
@@ -333,13 +337,18 @@ pub struct Remote {
 
 impl Remote {
     pub fn start() -> Remote {
+        Remote::start_with(SandboxConfig::default())
+    }
+
+    /// A sandbox started with `config`.
+    pub fn start_with(config: SandboxConfig) -> Remote {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let sandbox = runtime
-            .block_on(Sandbox::start(SandboxConfig::default()))
+            .block_on(Sandbox::start(config))
             .expect("the sandbox starts");
         Remote {
             sandbox,
