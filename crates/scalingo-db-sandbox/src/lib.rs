@@ -35,6 +35,7 @@ mod fuzz;
 mod generated_api;
 mod http;
 mod inject;
+mod link;
 mod public_url;
 mod request_log;
 mod router;
