@@ -11,6 +11,8 @@
 //! into a writer come in one stream, the resume loop below.
 
 mod background_check;
+#[cfg(test)]
+mod disk_full_tests;
 mod gzip_check;
 mod part;
 mod part_table;
@@ -322,6 +324,16 @@ impl<'a> Backups<'a> {
     /// [`Backups::download_to`]); so is a part or sidecar that is not a regular file. On failure
     /// `path` is untouched; `<path>.part` is kept to be resumed, unless its content is not (or
     /// not that of) an archive.
+    ///
+    /// An archive of 64 MiB or more is fetched in ranges over several connections at once (8 by
+    /// default; see [`Download::connections`] and [`Download::part_size`]), each written at its
+    /// place in `<path>.part`, with the bytes written of each range recorded in the sidecar once
+    /// synced, so an interrupted download resumes each range where it stopped. Every range is
+    /// asked for with `If-Range` and must answer with the version the first range named (and
+    /// exactly the bytes asked for): an archive that changed meanwhile is started over, a server
+    /// that answers a range with the whole archive is followed in one stream. The checks are the
+    /// same, the gzip data read back from the part as its start fills in. Memory is bounded by
+    /// the connections (two 256 KiB buffers each) and the check's buffer, whatever the size.
     pub fn download(
         &self,
         backup_id: impl Into<String>,
@@ -350,6 +362,14 @@ impl<'a> Backups<'a> {
     /// be taken back: what was written by then stays written, so on any failure treat the output
     /// as incomplete. `writer` is flushed at the end. A failed write is an [`Error::Io`] without
     /// a path, which says "the writer"; name it yourself (e.g. "stdout") when you report it.
+    ///
+    /// The archive comes in one stream, over one connection, whatever its size: a writer takes
+    /// bytes in order only, so ranges fetched side by side would wait in memory for those before
+    /// them. A reorder buffer of a few ranges holds connections x range size (64 MiB for eight
+    /// connections of 8 MiB ranges, against well under 1 MiB for one stream) and still stalls
+    /// every connection behind the slowest range. To fetch a large archive over several
+    /// connections, download it to a file with [`Backups::download`], whose part is written in
+    /// place, then read the file.
     pub fn download_to<W: AsyncWrite + Unpin + Send + 'a>(
         &self,
         backup_id: impl Into<String>,

@@ -85,8 +85,9 @@ impl PositionedWriter {
         let file = Arc::clone(&self.file);
         let at = self.at;
         self.at += buffer.len() as u64;
+        let room = room();
         let job = tokio::task::spawn_blocking(move || {
-            let outcome = write_all_at(&file, &buffer, at);
+            let outcome = write_within(&file, &buffer, at, room);
             (buffer, outcome)
         });
         self.pending = Some((job, self.at));
@@ -104,6 +105,40 @@ impl PositionedWriter {
         }
         Ok(())
     }
+}
+
+/// Writes all of `bytes` at `offset`, in a file that cannot grow past `room` bytes (when said):
+/// what fits is written, then the write fails as on a full disk.
+fn write_within(file: &File, bytes: &[u8], offset: u64, room: Option<u64>) -> io::Result<()> {
+    let Some(room) = room.filter(|room| offset + bytes.len() as u64 > *room) else {
+        return write_all_at(file, bytes, offset);
+    };
+    let fits = usize::try_from(room.saturating_sub(offset))
+        .map_or(bytes.len(), |fits| fits.min(bytes.len()));
+    write_all_at(file, &bytes[..fits], offset)?;
+    Err(io::Error::new(
+        io::ErrorKind::StorageFull,
+        "No space left on device",
+    ))
+}
+
+/// How large the part file may grow: no bound but the disk's.
+#[cfg(not(test))]
+fn room() -> Option<u64> {
+    None
+}
+
+#[cfg(test)]
+tokio::task_local! {
+    /// Test seam: a download run in this scope writes its ranges on a disk that is full past
+    /// this offset of the part file, for want of a small file system to fill in a test.
+    pub(super) static DISK_FULL_PAST: u64;
+}
+
+/// How large the part file may grow: as [`DISK_FULL_PAST`] says in its scope.
+#[cfg(test)]
+fn room() -> Option<u64> {
+    DISK_FULL_PAST.try_with(|past| *past).ok()
 }
 
 /// Writes all of `bytes` at `offset`.

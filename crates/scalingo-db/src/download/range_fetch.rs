@@ -20,6 +20,7 @@ use reqwest::header::CONTENT_RANGE;
 use tokio::sync::mpsc;
 
 use super::positioned::PositionedWriter;
+use super::sidecar::number;
 use super::validator::Validator;
 use crate::ArchiveUrl;
 use crate::backups::{ArchiveStream, Backups};
@@ -250,20 +251,12 @@ pub(super) fn parse_content_range(text: &str) -> Option<(u64, u64, Option<u64>)>
     }
     let (range, size) = rest.trim().split_once('/')?;
     let (first, last) = range.split_once('-')?;
-    let (first, last) = (digits(first)?, digits(last)?);
+    let (first, last) = (number(first)?, number(last)?);
     let size = match size {
         "*" => None,
-        size => Some(digits(size)?),
+        size => Some(number(size)?),
     };
     (first <= last && size.is_none_or(|size| last < size)).then_some((first, last, size))
-}
-
-/// Digits only: no sign, no space.
-fn digits(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 #[cfg(test)]

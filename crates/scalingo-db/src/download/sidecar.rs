@@ -106,8 +106,9 @@ pub(super) fn parse(text: &str, backup_id: &str) -> Option<Sidecar> {
     })
 }
 
-/// Digits only: no sign, no space, no leading `+`.
-fn number(text: &str) -> Option<u64> {
+/// A count as a sidecar or a `Content-Range` writes it: digits only, no sign, no space, no
+/// leading `+` (which `u64::from_str` would take).
+pub(super) fn number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
