@@ -28,12 +28,11 @@ use scalingo_db::{
     ArchiveProblem, Backup, Database, Error, OperationId, Progress, RetryPolicy, Streamed,
 };
 use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxConfig};
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::support::{
-    DB, FAST_RETRIES, SharedClock, assert_no_token, builder, gzip, manual_clock, sandbox_builder,
-    seeded_backup,
+    BACKUP_ID, FAST_RETRIES, SharedClock, assert_no_token, client as mock_client, gzip,
+    manual_clock, mock_backup, noise, sandbox_builder, seeded_backup,
 };
 
 /// The sandbox operation that serves an archive link.
@@ -435,48 +434,6 @@ async fn a_part_of_an_archive_that_changed_since_is_started_over_not_joined() {
         std::io::copy(&mut entry, &mut std::io::sink()).expect("the entry reads whole");
     }
     assert_eq!(files_in(dir.path()), ["backup.tar.gz"]);
-}
-
-/// Bytes that do not compress much, different for each `seed`.
-fn noise(seed: u8, len: usize) -> Vec<u8> {
-    let mut state = u64::from(seed) + 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-const BACKUP_ID: &str = "5b8b36104ffb090be1ac3ce1";
-
-/// Mocks the service's side of a download of [`BACKUP_ID`] (done, `size` bytes, its link on
-/// `server`); the caller mocks the download itself.
-fn mock_backup(server: &MockServer, size: usize) {
-    server.mock(|when, then| {
-        when.method("GET")
-            .path(format!("/databases/{DB}/backups/{BACKUP_ID}"));
-        then.status(200).json_body(json!({
-            "id": BACKUP_ID,
-            "created_at": "2018-09-02T03:00:00.178+02:00",
-            "name": "20180902010000_my_app_4553",
-            "size": size,
-            "status": "done",
-        }));
-    });
-    server.mock(|when, then| {
-        when.method("GET")
-            .path(format!("/databases/{DB}/backups/{BACKUP_ID}/archive"));
-        then.status(200).json_body(json!({
-            "download_url": server.url(format!("/download/{BACKUP_ID}?token=t"))
-        }));
-    });
-}
-
-fn mock_client(server: &MockServer) -> Database {
-    crate::support::database(builder(server), DB)
 }
 
 #[tokio::test]

@@ -28,9 +28,9 @@ use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxCo
 use sha2::{Digest as _, Sha256};
 
 /// The sandbox operation that serves an archive link.
-const DOWNLOAD: OperationId = OperationId::DownloadBackupArchive;
+pub(crate) const DOWNLOAD: OperationId = OperationId::DownloadBackupArchive;
 /// The sandbox operation that issues an archive link.
-const LINK: OperationId = OperationId::GetBackupArchiveUrl;
+pub(crate) const LINK: OperationId = OperationId::GetBackupArchiveUrl;
 /// The size of the archives of the small tests.
 const SMALL: u64 = 1024 * 1024;
 /// The archive cut at random points: a few MiB, several 1 MiB write buffers.
@@ -39,7 +39,7 @@ const CUT_UP: u64 = 4 * 1024 * 1024;
 /// A sandbox on a manual clock (other settings from `config`), a client of [`DEFAULT_DATABASE`]
 /// with [`FAST_RETRIES`] sleeping on that clock, the clock, which records the client's sleeps,
 /// and the client's database token.
-async fn start(config: SandboxConfig) -> (Sandbox, Database, SharedClock, String) {
+pub(crate) async fn start(config: SandboxConfig) -> (Sandbox, Database, SharedClock, String) {
     let sandbox = Sandbox::start(SandboxConfig {
         clock: manual_clock(),
         ..config
@@ -52,7 +52,12 @@ async fn start(config: SandboxConfig) -> (Sandbox, Database, SharedClock, String
     (sandbox, db, shared, token)
 }
 
-fn client(sandbox: &Sandbox, token: &str, retry: RetryPolicy, clock: &SharedClock) -> Database {
+pub(crate) fn client(
+    sandbox: &Sandbox,
+    token: &str,
+    retry: RetryPolicy,
+    clock: &SharedClock,
+) -> Database {
     sandbox_builder(sandbox)
         .database_token(DEFAULT_DATABASE, token.to_owned())
         .retry(retry)
@@ -62,7 +67,7 @@ fn client(sandbox: &Sandbox, token: &str, retry: RetryPolicy, clock: &SharedCloc
         .database(DEFAULT_DATABASE)
 }
 
-fn sized(archive_size: u64) -> SandboxConfig {
+pub(crate) fn sized(archive_size: u64) -> SandboxConfig {
     SandboxConfig {
         archive_size,
         ..SandboxConfig::default()
@@ -70,13 +75,13 @@ fn sized(archive_size: u64) -> SandboxConfig {
 }
 
 /// The length of a done backup's archive, as the backup records it.
-fn recorded_size(backup: &Backup) -> u64 {
+pub(crate) fn recorded_size(backup: &Backup) -> u64 {
     let size = backup.size.expect("a done backup has a size");
     u64::try_from(size).expect("a positive size")
 }
 
 /// The archive's bytes, read from the sandbox through a fresh link (small archives only).
-async fn archive_bytes(db: &Database, backup_id: &str) -> Vec<u8> {
+pub(crate) async fn archive_bytes(db: &Database, backup_id: &str) -> Vec<u8> {
     let link = db
         .backups()
         .archive_url(backup_id)
@@ -95,22 +100,22 @@ async fn archive_bytes(db: &Database, backup_id: &str) -> Vec<u8> {
 }
 
 /// The length and sha256 of a file.
-async fn file_sha256(path: &Path) -> (u64, Vec<u8>) {
+pub(crate) async fn file_sha256(path: &Path) -> (u64, Vec<u8>) {
     let bytes = tokio::fs::read(path).await.expect("the file reads");
     (bytes.len() as u64, sha256(&bytes))
 }
 
-fn sha256(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
 /// `<path>.part`, where the facade writes before renaming.
-fn part(path: &Path) -> PathBuf {
+pub(crate) fn part(path: &Path) -> PathBuf {
     with_suffix(path, ".part")
 }
 
 /// `<path>.part.backup`, which names the backup the `.part` belongs to.
-fn part_owner(path: &Path) -> PathBuf {
+pub(crate) fn part_owner(path: &Path) -> PathBuf {
     with_suffix(path, ".part.backup")
 }
 
@@ -128,7 +133,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// The names of the files in `dir`, sorted.
-fn files_in(dir: &Path) -> Vec<String> {
+pub(crate) fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("the directory lists")
         .map(|entry| {
@@ -145,7 +150,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 /// Checks a run of progress reports: never backwards, always about `total` bytes, ending at the
 /// whole archive.
-fn assert_progress(progress: &[Progress], total: u64) {
+pub(crate) fn assert_progress(progress: &[Progress], total: u64) {
     assert!(!progress.is_empty(), "no progress was reported");
     for pair in progress.windows(2) {
         assert!(
@@ -194,7 +199,7 @@ fn cut_downloads_at(sandbox: &Sandbox, cuts: &[u64]) {
 }
 
 /// `count` distinct offsets in `2..size`, increasing, drawn from `seed` (splitmix64).
-fn random_cuts(seed: u64, size: u64, count: usize) -> Vec<u64> {
+pub(crate) fn random_cuts(seed: u64, size: u64, count: usize) -> Vec<u64> {
     let mut state = seed;
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -216,7 +221,7 @@ fn random_cuts(seed: u64, size: u64, count: usize) -> Vec<u64> {
 }
 
 /// The seed of the random cuts: `DOWNLOAD_CUTS_SEED` to replay a run, else the time.
-fn cuts_seed() -> u64 {
+pub(crate) fn cuts_seed() -> u64 {
     match std::env::var("DOWNLOAD_CUTS_SEED") {
         Ok(seed) => seed.parse().expect("DOWNLOAD_CUTS_SEED is a number"),
         Err(_) => std::time::SystemTime::now()

@@ -4,6 +4,7 @@
 //! openapi.yaml where they fit, for exact wire formats; the in-process sandbox for behaviour.
 
 mod contract;
+mod ranged_store;
 mod support;
 
 mod api_token_auth;
@@ -11,6 +12,7 @@ mod backups_wire;
 mod client_setup;
 mod download_integrity;
 mod downloads;
+mod downloads_ranged;
 mod errors;
 mod path_parameters;
 mod retries;

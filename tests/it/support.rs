@@ -1,6 +1,7 @@
 //! Shared fixtures: a database of a client pointed at a mock server or at the sandbox, the
 //! headers every API call carries, an address where nothing listens, the check that an error
-//! shows no token, and [`SharedClock`], which lets a test move time instead of sleeping.
+//! shows no token, [`SharedClock`], which lets a test move time instead of sleeping, and the
+//! service's side of a download against httpmock ([`mock_backup`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use scalingo_db::{
     Backup, BackupMethod, BackupStatus, Client, ClientBuilder, Database, Error, RetryPolicy,
 };
 use scalingo_db_sandbox::{DEFAULT_APP, DEFAULT_DATABASE, Sandbox};
+use serde_json::json;
 
 /// The database every wire test manages.
 pub const DB: &str = "ad-0c8fe5a2-2b4e";
@@ -192,4 +194,43 @@ pub fn gzip(content: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(content).expect("in memory");
     encoder.finish().expect("in memory")
+}
+
+/// Bytes that do not compress much, different for each `seed`.
+pub fn noise(seed: u8, len: usize) -> Vec<u8> {
+    let mut state = u64::from(seed) + 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// The backup of the download tests against httpmock (and [`crate::ranged_store`]).
+pub const BACKUP_ID: &str = "5b8b36104ffb090be1ac3ce1";
+
+/// Mocks the service's side of a download of [`BACKUP_ID`] (done, `size` bytes, its link on
+/// `server`); the caller mocks the download itself.
+pub fn mock_backup(server: &MockServer, size: usize) {
+    server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/databases/{DB}/backups/{BACKUP_ID}"));
+        then.status(200).json_body(json!({
+            "id": BACKUP_ID,
+            "created_at": "2018-09-02T03:00:00.178+02:00",
+            "name": "20180902010000_my_app_4553",
+            "size": size,
+            "status": "done",
+        }));
+    });
+    server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/databases/{DB}/backups/{BACKUP_ID}/archive"));
+        then.status(200).json_body(json!({
+            "download_url": server.url(format!("/download/{BACKUP_ID}?token=t"))
+        }));
+    });
 }

@@ -78,6 +78,12 @@ pub enum BackupsCommand {
         /// No progress bar.
         #[arg(long, short = 's')]
         silent: bool,
+
+        /// Fetch the archive over N connections at once, in ranges (1: one stream). By default
+        /// an archive of 64 MiB or more uses 8, a smaller one 1. Stdout, a FIFO or a device
+        /// always take one stream.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+        connections: Option<u16>,
     },
 
     /// Show when the daily backups are made; `--at` moves them, `--disable` stops them.
@@ -189,7 +195,15 @@ pub async fn run(
             output: destination,
             force,
             silent,
-        } => download(db, output, id, destination, force, silent).await,
+            connections,
+        } => {
+            let how = How {
+                force,
+                silent,
+                connections,
+            };
+            download(db, output, id, destination, how).await
+        }
         BackupsCommand::Schedule(args) => cmd_schedule::run(args, db, output).await,
         BackupsCommand::Verify(args) => cmd_verify::run(args, db, output).await,
     }
@@ -305,15 +319,32 @@ struct Downloaded<'a> {
     backup: &'a Backup,
 }
 
+/// How `backups download` goes about it.
+struct How {
+    /// Replace an existing file.
+    force: bool,
+    /// No progress bar.
+    silent: bool,
+    /// Connections asked for; `None` lets the library choose from the archive's size.
+    connections: Option<u16>,
+}
+
 async fn download(
     db: &Database,
     output: &Output,
     id: Option<String>,
     destination: Option<PathBuf>,
-    force: bool,
-    silent: bool,
+    how: How,
 ) -> Result<(), CliError> {
+    let How {
+        force,
+        silent,
+        connections,
+    } = how;
     let to_stdout = means_stdout(destination.as_deref());
+    if to_stdout && connections.is_some_and(|connections| connections > 1) {
+        return Err(one_stream_only("stdout"));
+    }
     if to_stdout && output.json() {
         return Err(CliError::Usage(
             "--json prints objects on stdout, and -o - the archive: choose one".to_owned(),
@@ -364,6 +395,9 @@ async fn download(
 
     let path = archive_path(destination, &backup.name);
     if let Some(kind) = stream_kind(&path)? {
+        if connections.is_some_and(|connections| connections > 1) {
+            return Err(one_stream_only(&path.display().to_string()));
+        }
         // Written into as it is: nothing is replaced, so no --force is asked for.
         let writer = interruptible(open_stream(&path, kind, output)).await?;
         let streamed = interruptible(
@@ -400,6 +434,8 @@ async fn download(
     let downloaded = interruptible(
         db.backups()
             .download(&backup.id, &path)
+            // 0: the library chooses from the archive's size.
+            .connections(connections.map_or(0, usize::from))
             .on_progress(|progress| bar.update(progress)),
     )
     .await;
@@ -431,6 +467,14 @@ async fn download(
         backup.name,
         indicatif::HumanBytes(downloaded.bytes),
         downloaded.path.display()
+    ))
+}
+
+/// `--connections` above 1 for a destination written in order, `what`.
+fn one_stream_only(what: &str) -> CliError {
+    CliError::Usage(format!(
+        "{what} takes the archive in order, over one connection: --connections applies to a \
+         file download"
     ))
 }
 

@@ -81,7 +81,8 @@ impl DownloadBar {
         DownloadBar { bar }
     }
 
-    /// More bytes arrived.
+    /// More bytes arrived. Over several connections, `progress` counts the bytes of every range
+    /// written so far, so the bar shows the whole download, not one connection's share.
     pub fn update(&self, progress: Progress) {
         if let Some(total) = progress.total {
             self.bar.set_length(total);

@@ -1,6 +1,7 @@
 //! What a sandbox starts with: its databases, the API tokens it accepts, the timings that make it
 //! behave like the real service (or instantly, for tests), and the clock it reads them on.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use crate::archive_source::ArchiveSource;
@@ -205,6 +206,16 @@ pub struct SandboxConfig {
     /// sends nothing, or reads nothing) before the connection is closed; 30 s by default. A
     /// stalled body is answered 408 when the sandbox can still answer.
     pub idle_timeout: Duration,
+    /// The throughput of the emulated object-storage link that archives come through, in bytes
+    /// per second: each archive download request (so each connection, which HTTP/1.1 gives one
+    /// request at a time) is sent no faster, and several at once each get this rate, as from
+    /// object storage. `None` (the default): no cap. Real time, not [`SandboxConfig::clock`].
+    pub link_rate: Option<NonZeroU64>,
+    /// The latency of the same link, one way: an archive download request is answered this long
+    /// after it arrives, and its answer's head is sent this long after it is ready, so its first
+    /// byte comes twice this after the request was sent (a round trip). Zero (the default): none.
+    /// Connection set-up is not delayed. Real time, not [`SandboxConfig::clock`].
+    pub link_latency: Duration,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -232,7 +243,9 @@ impl std::fmt::Debug for SandboxConfig {
             .field("token_limit", &self.token_limit)
             .field("public_url", &self.public_url)
             .field("header_read_timeout", &self.header_read_timeout)
-            .field("idle_timeout", &self.idle_timeout);
+            .field("idle_timeout", &self.idle_timeout)
+            .field("link_rate", &self.link_rate)
+            .field("link_latency", &self.link_latency);
         match &self.state {
             Some(state) => debug.field(
                 "state",
@@ -277,6 +290,8 @@ impl Default for SandboxConfig {
             public_url: None,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            link_rate: None,
+            link_latency: Duration::ZERO,
         }
     }
 }

@@ -37,6 +37,7 @@ mod fuzz;
 mod generated_api;
 mod http;
 mod inject;
+mod link;
 mod pack;
 mod packed;
 mod public_url;

@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -99,6 +100,18 @@ struct Args {
     /// (atomically) when the sandbox stops.
     #[arg(long, value_name = "PATH")]
     state_file: Option<std::path::PathBuf>,
+
+    /// Emulate object storage's throughput on archive downloads: each download request (so each
+    /// connection) is sent at no more than this many bytes per second, and several at once each
+    /// get it; accepts the suffixes K, M and G (powers of 1024), e.g. 25M. Default: no cap.
+    #[arg(long, value_name = "BYTES_PER_SECOND", value_parser = parse_rate)]
+    link_rate: Option<NonZeroU64>,
+
+    /// Emulate the distance to object storage on archive downloads: this many milliseconds each
+    /// way (20 or 20ms; at most 60000), so an answer's first byte comes twice this after its
+    /// request was sent. Default: 0.
+    #[arg(long, value_name = "MS", value_parser = parse_latency)]
+    link_latency: Option<Duration>,
 }
 
 /// The longest token or link lifetime the flags accept, in seconds: ten years, far beyond any
@@ -117,6 +130,32 @@ fn archive_source(text: &str) -> Result<ArchiveSource, String> {
     let source: ArchiveSource = text.parse()?;
     source.check()?;
     Ok(source)
+}
+
+/// The longest `--link-latency`, in milliseconds: a minute each way, beyond any network, and
+/// already past every client's time limit; a larger value is a mistake worth refusing.
+const MAX_LATENCY_MS: u64 = 60_000;
+
+/// `--link-rate`: a size per second, as `--archive-size` reads it, but never 0 (which would
+/// never send a byte).
+fn parse_rate(text: &str) -> Result<NonZeroU64, String> {
+    NonZeroU64::new(parse_size(text)?).ok_or_else(|| {
+        "a rate of 0 would send nothing; leave the flag out for no cap (e.g. 25M)".to_owned()
+    })
+}
+
+/// `--link-latency`: whole milliseconds, `20` or `20ms`, up to [`MAX_LATENCY_MS`].
+fn parse_latency(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.strip_suffix("ms").unwrap_or(trimmed).trim_end();
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|millis| *millis <= MAX_LATENCY_MS)
+        .map(Duration::from_millis)
+        .ok_or_else(|| {
+            format!("`{text}` is not 0 to {MAX_LATENCY_MS} milliseconds (e.g. 20 or 20ms)")
+        })
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -183,6 +222,8 @@ async fn main() -> ExitCode {
         archive_link_lifetime: Duration::from_secs(args.archive_link_lifetime),
         control_routes: args.enable_control,
         public_url: args.public_url,
+        link_rate: args.link_rate,
+        link_latency: args.link_latency.unwrap_or_default(),
         ..SandboxConfig::default()
     };
     if let Some(start) = args.frozen_at {
@@ -274,6 +315,16 @@ fn print_banner(sandbox: &Sandbox, tokens_from: &str) {
     println!("  Database API:   {}", sandbox.database_api_url());
     if config.public_url.is_some() {
         println!("  links on:       {}", sandbox.public_url());
+    }
+    if config.link_rate.is_some() || !config.link_latency.is_zero() {
+        let rate = config.link_rate.map_or_else(
+            || "no cap".to_owned(),
+            |rate| format!("{rate} bytes/s per download"),
+        );
+        println!(
+            "  emulated link:  {rate}, {} ms each way (archive downloads)",
+            config.link_latency.as_millis()
+        );
     }
     println!(
         "  token exchange: {}/v1/tokens/exchange",

@@ -1,7 +1,8 @@
 //! The router: every operation of the contract, from the generated routes, at its server's path
 //! prefix and its path; each behind the layer that counts it and applies fault rules, and with
-//! an `X-Request-ID` on its answer, as the service sends; then the control routes when enabled,
-//! JSON refusals for anything else, and one log line per request.
+//! an `X-Request-ID` on its answer, as the service sends; the archive route behind the emulated
+//! object-storage link when one is configured; then the control routes when enabled, JSON
+//! refusals for anything else, and one log line per request.
 
 use std::sync::Arc;
 
@@ -11,12 +12,14 @@ use axum::http::{HeaderValue, Method, Uri};
 use axum::middleware;
 use axum::response::Response;
 use rand::Rng as _;
+use scalingo_db_generated::OperationId;
 
 use crate::api::control;
 use crate::error::ApiError;
 use crate::generated_api;
 use crate::http::BODY_LIMIT;
 use crate::inject::count_and_inject_faults;
+use crate::link::over_the_link;
 use crate::request_log::log_request;
 use crate::service::Service;
 
@@ -24,6 +27,7 @@ use crate::service::Service;
 /// `control_routes` is set.
 pub fn router(service: Arc<Service>, control_routes: bool) -> Router {
     let mut router = Router::new();
+    let link = service.link();
     for (operation, handler) in generated_api::routes(Arc::clone(&service)) {
         let path = format!("{}{}", operation.server().path_prefix(), operation.path());
         // A route layer: a request the operation does not serve (another method) is neither
@@ -34,6 +38,12 @@ pub fn router(service: Arc<Service>, control_routes: bool) -> Router {
                 count_and_inject_faults,
             ))
             .route_layer(middleware::map_response(with_request_id));
+        // Outermost: the link is the network between the client and everything the route does.
+        let handler = if operation == OperationId::DownloadBackupArchive && link.is_emulated() {
+            handler.route_layer(middleware::from_fn_with_state(link, over_the_link))
+        } else {
+            handler
+        };
         // Two operations on one path (another method) merge into one route.
         router = router.route(&path, handler);
     }

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::Clock;
 use crate::faults::{Counters, Faults};
+use crate::link::Link;
 use crate::store::Store;
 
 /// One sandbox's state, shared by its requests.
@@ -17,6 +18,8 @@ pub struct Service {
     base_url: String,
     /// The base of the links the sandbox answers: the configured public URL, else `base_url`.
     public_url: String,
+    /// The emulated link archives come through.
+    link: Link,
     /// The fault rules in force.
     pub faults: Faults,
     /// Requests per operation.
@@ -33,6 +36,7 @@ impl Service {
         };
         Service {
             public_url,
+            link: Link::of(store.config()),
             clock: store.config().clock.clone(),
             store: Mutex::new(store),
             base_url,
@@ -62,6 +66,11 @@ impl Service {
     /// `http://<bound address>`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The emulated link archives come through (configured once, at start).
+    pub fn link(&self) -> Link {
+        self.link
     }
 
     /// The base of the links the sandbox answers (never a request's `Host`).

@@ -516,6 +516,38 @@ fn a_lifetime_out_of_range_is_a_usage_error_naming_the_flag_and_its_range() {
 }
 
 #[test]
+fn the_emulated_link_is_in_the_banner_and_a_bad_figure_is_a_usage_error_naming_its_flag() {
+    for (flag, bad, why) in [
+        ("--link-rate", "0", "a rate of 0 would send nothing"),
+        ("--link-rate", "fast", "is not a size"),
+        ("--link-rate", "25T", "unknown size unit"),
+        ("--link-latency", "20s", "is not 0 to 60000 milliseconds"),
+        ("--link-latency", "-1", "is not 0 to 60000 milliseconds"),
+        ("--link-latency", "60001", "is not 0 to 60000 milliseconds"),
+    ] {
+        // `--flag=value`: clap would read a lone `-1` as a flag.
+        let stderr = refused(&[&format!("{flag}={bad}")]);
+        assert!(
+            stderr.contains(flag) && stderr.contains(why),
+            "{flag} {bad}: {stderr}"
+        );
+    }
+
+    let (running, banner) = start(&["--link-rate", "25M", "--link-latency", "20ms"]);
+    stop(running, "INT");
+    let line =
+        "  emulated link:  26214400 bytes/s per download, 20 ms each way (archive downloads)";
+    assert!(banner.contains(&line.to_owned()), "{banner:#?}");
+    // Without the flags, no link is emulated, and the banner says nothing of one.
+    let (running, banner) = start(&["--link-latency", "0"]);
+    stop(running, "INT");
+    assert!(
+        !banner.iter().any(|line| line.contains("emulated link")),
+        "{banner:#?}"
+    );
+}
+
+#[test]
 fn links_are_on_the_public_url_given_and_a_bad_one_is_a_usage_error() {
     for bad in [
         "evil.example#",

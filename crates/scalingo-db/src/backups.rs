@@ -151,7 +151,7 @@ impl<'a> Backups<'a> {
     ///
     /// [`ClientBuilder::request_timeout`]: crate::ClientBuilder::request_timeout
     pub async fn open_archive_from(&self, link: &ArchiveUrl, from: u64) -> Result<ArchiveStream> {
-        let stream = self.request_archive(link, from, None).await?;
+        let stream = self.request_archive(link, from, None, None).await?;
         if from > 0 && !stream.is_range() {
             // A whole archive (200) for a range: never read it, it may weigh gigabytes.
             return Err(Error::UnexpectedStatus {
@@ -163,20 +163,24 @@ impl<'a> Backups<'a> {
         Ok(stream)
     }
 
-    /// Asks for the archive from byte `from` (with `If-Range: if_range` on a range), and waits
-    /// for the head of the answer, within the request time limit: from 0, a whole archive (200);
-    /// past 0, a range (206) or, when the archive changed or the server ignores ranges, the whole
-    /// archive (200), which the caller tells apart with [`ArchiveStream::is_range`].
+    /// Asks for the archive from byte `from` to byte `to` (included; `None`: to its end), with
+    /// `If-Range: if_range` on a range, and waits for the head of the answer, within the request
+    /// time limit: from 0 to the end, a whole archive (200); for a range, a range (206) or, when
+    /// the archive changed or the server ignores ranges, the whole archive (200), which the
+    /// caller tells apart with [`ArchiveStream::is_range`].
     pub(crate) async fn request_archive(
         &self,
         link: &ArchiveUrl,
         from: u64,
+        to: Option<u64>,
         if_range: Option<&Validator>,
     ) -> Result<ArchiveStream> {
         let client = self.db.client();
         let mut request = client.http().get(parse_link(link)?);
-        if from > 0 {
-            request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        let ranged = from > 0 || to.is_some();
+        if ranged {
+            let to = to.map(|to| to.to_string()).unwrap_or_default();
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-{to}"));
             if let Some(validator) = if_range {
                 request = request.header(reqwest::header::IF_RANGE, validator.if_range());
             }
@@ -203,7 +207,7 @@ impl<'a> Backups<'a> {
         );
         let response = response?;
         let status = response.status().as_u16();
-        let accepted: &[u16] = if from > 0 { &[200, 206] } else { &[200] };
+        let accepted: &[u16] = if ranged { &[200, 206] } else { &[200] };
         if (200..300).contains(&status) && !accepted.contains(&status) {
             return Err(Error::UnexpectedStatus {
                 status,

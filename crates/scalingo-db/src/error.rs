@@ -352,6 +352,24 @@ pub enum ArchiveProblem {
         /// The decompressed content's length, mod 2^32.
         computed_len: u32,
     },
+    /// A range of the archive was answered with another range (or none said): its bytes
+    /// cannot be placed.
+    #[error("asked for bytes {from} to {to} of the archive, the server answered {answered:?}")]
+    RangeMismatch {
+        /// The first byte asked for.
+        from: u64,
+        /// The last byte asked for.
+        to: u64,
+        /// The answer's `Content-Range` and `Content-Length`, as it wrote them.
+        answered: String,
+    },
+    /// The archive kept changing on the server while it was downloaded in ranges: each time,
+    /// the download started over, until it gave up.
+    #[error("the archive changed on the server {times} times during the download; try again later")]
+    KeptChanging {
+        /// How many times it changed.
+        times: u32,
+    },
     /// The server sent the whole archive again instead of the rest (it changed since the
     /// download began, or ignores ranges), and the destination, a writer, cannot take back the
     /// bytes of the earlier version it received.

@@ -190,13 +190,17 @@ struct Remote {
 
 impl Remote {
     fn start() -> Remote {
+        Remote::start_with(Default::default())
+    }
+
+    fn start_with(config: scalingo_db_sandbox::SandboxConfig) -> Remote {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let sandbox = runtime
-            .block_on(scalingo_db_sandbox::Sandbox::start(Default::default()))
+            .block_on(scalingo_db_sandbox::Sandbox::start(config))
             .expect("the sandbox starts");
         Remote {
             sandbox,
@@ -262,6 +266,75 @@ fn a_part_file_left_by_an_interrupted_download_is_continued() {
     let whole = std::fs::read(work.path().join("whole.tgz")).expect("the archive");
     assert!(resumed == whole, "the continued download differs");
     assert!(!part_path.exists());
+}
+
+#[test]
+fn connections_fetch_a_file_in_ranges_that_a_later_run_continues() {
+    use scalingo_db_sandbox::{Fault, FaultRule, OperationId, SandboxConfig};
+    let work = Workdir::new();
+    // 24 MiB: three ranges of 8 MiB with --connections 3 (one stream by default, below 64 MiB).
+    let remote = Remote::start_with(SandboxConfig {
+        archive_size: 24 * 1024 * 1024,
+        ..SandboxConfig::default()
+    });
+    let download = OperationId::DownloadBackupArchive;
+    // Every request of a range is refused once the first range has begun: the run fails, and
+    // keeps the part, with a sidecar that counts what each range holds.
+    let faults = remote.sandbox.faults();
+    faults.inject(FaultRule::new(
+        download,
+        1,
+        Fault::TruncateBody {
+            after_bytes: 100_000,
+        },
+    ));
+    faults.inject(FaultRule::new(download, 10, Fault::json_error(404, "gone")));
+    remote
+        .download(&work, &["-o", "ranged.tgz", "--connections", "3"])
+        .fails(4, &["not found"]);
+    faults.clear();
+    let sidecar = std::fs::read_to_string(work.path().join("ranged.tgz.part.backup"))
+        .expect("the part's sidecar");
+    assert!(
+        sidecar
+            .lines()
+            .nth(1)
+            .is_some_and(|line| line.starts_with("ranged ")),
+        "a sidecar of ranges: {sidecar}"
+    );
+    assert!(!work.path().join("ranged.tgz").exists());
+    assert!(
+        work.path().join("ranged.tgz.part").exists(),
+        "the part is kept"
+    );
+
+    remote
+        .download(&work, &["-o", "ranged.tgz", "--connections", "3"])
+        .expect(0);
+    remote
+        .download(&work, &["-o", "whole.tgz", "--connections", "1"])
+        .expect(0);
+    let ranged = std::fs::read(work.path().join("ranged.tgz")).expect("the archive");
+    let whole = std::fs::read(work.path().join("whole.tgz")).expect("the archive");
+    assert!(ranged == whole, "the download in ranges differs");
+    assert_eq!(
+        std::fs::read_dir(work.path())
+            .expect("the directory lists")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().contains(".part"))
+            .count(),
+        0,
+        "no part or sidecar left"
+    );
+}
+
+#[test]
+fn connections_are_refused_for_a_destination_written_in_order() {
+    let work = Workdir::new();
+    work.run(["backups", "download", "-o", "-", "--connections", "4"])
+        .fails(2, &["stdout takes the archive in order", "--connections"]);
+    work.run(["backups", "download", "--connections", "0"])
+        .fails(2, &["0 is not in 1..=32"]);
 }
 
 #[test]

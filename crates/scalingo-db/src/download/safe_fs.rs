@@ -66,12 +66,34 @@ pub(super) fn refusal(what: &str, why: &str) -> io::Error {
     io::Error::other(format!("{what}, not a regular file: {why}"))
 }
 
-/// Opens the existing regular file at `path` to read it, and with `append` to add to it, never
-/// through a symbolic link and never waiting on a FIFO. Anything but a regular file is refused
-/// with [`refusal`] and `why`.
-pub(super) fn open_regular(path: &Path, append: bool, why: &str) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).append(append);
+/// What a file is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Reading.
+    Read,
+    /// Reading, and writing at its end (a part written by one stream).
+    Append,
+    /// Reading, and writing anywhere (a part written in ranges). Never with `O_APPEND`, which
+    /// makes Linux's positioned writes land at the end of the file whatever their offset.
+    Positioned,
+}
+
+impl Access {
+    fn options(self) -> OpenOptions {
+        let mut options = OpenOptions::new();
+        match self {
+            Access::Read => options.read(true),
+            Access::Append => options.read(true).append(true),
+            Access::Positioned => options.read(true).write(true),
+        };
+        options
+    }
+}
+
+/// Opens the existing regular file at `path` for `access`, never through a symbolic link and
+/// never waiting on a FIFO. Anything but a regular file is refused with [`refusal`] and `why`.
+pub(super) fn open_regular(path: &Path, access: Access, why: &str) -> io::Result<File> {
+    let mut options = access.options();
     no_follow(&mut options);
     if !cfg!(unix)
         && let Found::Other(what) = look(path)?
@@ -92,13 +114,35 @@ pub(super) fn open_regular(path: &Path, append: bool, why: &str) -> io::Result<F
     Ok(file)
 }
 
-/// Creates a regular file at `path` to append to; whatever is there already, a dangling link
-/// included, makes it fail (`AlreadyExists`).
-pub(super) fn create_new(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.append(true).create_new(true);
+/// Creates a regular file at `path` for `access` (not [`Access::Read`]); whatever is there
+/// already, a dangling link included, makes it fail (`AlreadyExists`).
+pub(super) fn create_new(path: &Path, access: Access) -> io::Result<File> {
+    let mut options = access.options();
+    options.create_new(true);
     no_follow(&mut options);
     options.open(path)
+}
+
+/// Replaces the small file at `path` (a regular file or nothing; anything else is refused with
+/// [`refusal`] and `why`) by one holding `bytes`, all at once: they are written to `<path>.new`,
+/// created exclusively (whatever was left there is removed first, a link itself, never what it
+/// points to), which is then renamed over `path`. A crash leaves the old file or the new one,
+/// never a mix.
+pub(super) fn replace_small(path: &Path, bytes: &[u8], why: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    if let Found::Other(what) = look(path)? {
+        return Err(refusal(what, why));
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".new");
+    let new = path.with_file_name(name);
+    remove(&new)?;
+    let written = create_new(&new, Access::Positioned).and_then(|mut file| file.write_all(bytes));
+    if let Err(error) = written.and_then(|()| std::fs::rename(&new, path)) {
+        let _ = remove(&new);
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// Whether `path` (not followed) is still the regular file whose metadata is `of`, as opened
@@ -169,12 +213,12 @@ mod tests {
         );
         assert_eq!(look(dir.path()).expect("look"), Found::Other("a directory"));
 
-        let refused = open_regular(&link, true, "left alone").expect_err("a link");
+        let refused = open_regular(&link, Access::Append, "left alone").expect_err("a link");
         assert_eq!(
             refused.to_string(),
             "a symbolic link, not a regular file: left alone"
         );
-        let exists = create_new(&link).expect_err("something is there");
+        let exists = create_new(&link, Access::Positioned).expect_err("something is there");
         assert_eq!(exists.kind(), io::ErrorKind::AlreadyExists);
         remove(&link).expect("remove the link");
         remove(&link).expect("nothing to remove is fine");
@@ -182,9 +226,38 @@ mod tests {
     }
 
     #[test]
+    fn a_small_file_is_replaced_whole_and_a_link_in_its_way_is_refused() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("sidecar");
+        replace_small(&path, b"one", "left alone").expect("created");
+        replace_small(&path, b"two, longer", "left alone").expect("replaced");
+        assert_eq!(std::fs::read(&path).expect("read"), b"two, longer");
+        // A leftover of a crash in the middle is replaced too; none stays behind.
+        std::fs::write(dir.path().join("sidecar.new"), b"half").expect("write");
+        replace_small(&path, b"three", "left alone").expect("replaced");
+        assert_eq!(std::fs::read(&path).expect("read"), b"three");
+        assert!(!dir.path().join("sidecar.new").exists());
+
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").expect("write");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        let refused = replace_small(&link, b"x", "left alone").expect_err("a link");
+        assert_eq!(
+            refused.to_string(),
+            "a symbolic link, not a regular file: left alone"
+        );
+        // A link put where the new file goes is removed, never followed.
+        std::os::unix::fs::symlink(&victim, dir.path().join("sidecar.new")).expect("symlink");
+        replace_small(&path, b"four", "left alone").expect("replaced");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"precious");
+        assert_eq!(std::fs::read(&path).expect("read"), b"four");
+    }
+
+    #[test]
     fn a_device_is_refused_without_being_opened_for_long() {
         let refused =
-            open_regular(Path::new("/dev/null"), false, "left alone").expect_err("a device");
+            open_regular(Path::new("/dev/null"), Access::Read, "left alone").expect_err("a device");
         assert!(
             refused
                 .to_string()

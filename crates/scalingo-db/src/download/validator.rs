@@ -56,6 +56,22 @@ impl Validator {
         }
     }
 
+    /// Whether an answer names this very version: the same `ETag` (or, for a date, the same
+    /// `Last-Modified`). A range of a download in ranges must, to be joined to the others: an
+    /// answer that names none proves nothing.
+    pub(crate) fn carried_by(&self, headers: &HeaderMap) -> bool {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
+                .map(str::trim)
+        };
+        match self {
+            Validator::ETag(ours) => header(ETAG) == Some(ours.as_str()),
+            Validator::LastModified(ours) => header(LAST_MODIFIED) == Some(ours.as_str()),
+        }
+    }
+
     /// The validator as a line of the part's sidecar: `etag <tag>` or `last-modified <date>`.
     pub(crate) fn line(&self) -> String {
         match self {
@@ -128,6 +144,22 @@ mod tests {
             "Sun, 01 Mar 2026 12:00:04 GMT"
         )])));
         assert!(!date.contradicted_by(&headers(&[("etag", "\"abc\"")])));
+    }
+
+    #[test]
+    fn only_the_same_validator_is_carried() {
+        let etag = Validator::ETag("\"abc\"".into());
+        assert!(etag.carried_by(&headers(&[("etag", "\"abc\""), ("last-modified", DATE)])));
+        assert!(!etag.carried_by(&headers(&[("etag", "\"abd\"")])));
+        assert!(!etag.carried_by(&headers(&[("etag", "W/\"abc\"")])));
+        assert!(
+            !etag.carried_by(&headers(&[("last-modified", DATE)])),
+            "none is no proof"
+        );
+        assert!(!etag.carried_by(&HeaderMap::new()));
+        let date = Validator::LastModified(DATE.into());
+        assert!(date.carried_by(&headers(&[("etag", "\"abc\""), ("last-modified", DATE)])));
+        assert!(!date.carried_by(&headers(&[("etag", "\"abc\"")])));
     }
 
     #[test]
