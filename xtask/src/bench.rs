@@ -10,8 +10,9 @@ use anyhow::Context as _;
 
 use crate::files::project_root;
 
-/// Builds and runs the benchmarks: all, or the sections named in `sections` (`download`, `auth`,
-/// `calls`, `cli`; the benchmark binary rejects any other name), streaming their output.
+/// Builds and runs the benchmarks: all, or the sections named in `sections` (`download`, `link`,
+/// `auth`, `calls`, `cli`, and the link's flags; the benchmark binary rejects anything else),
+/// streaming their output.
 pub fn run(sections: &[&str]) -> anyhow::Result<()> {
     let root = project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

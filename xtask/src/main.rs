@@ -32,10 +32,12 @@ commands:
   codegen [--check] [-v]   regenerate the client crate from openapi.yaml
                            --check  fail if the committed files are stale instead of writing them
                            -v       with --check, print a diff of what is stale
-  bench [download|auth|calls|cli]...
+  bench [download|link|auth|calls|cli]... [--link-size 4G] [--link-rate 25M] [--link-latency 20ms]
                            build in release mode and print the benchmark figures, all of them
                            or the sections named (see BENCHMARKS.md); needs curl and about
-                           5 GiB of free disk; valgrind, when installed, adds instruction counts
+                           5 GiB of free disk; valgrind, when installed, adds instruction counts;
+                           the flags change the emulated link's archive and link (`link`: that
+                           case alone)
 ";
 
 #[allow(clippy::print_stdout)]

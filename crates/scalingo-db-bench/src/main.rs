@@ -6,6 +6,10 @@
 //! - peak resident memory of that download, for 1 GiB and 4 GiB (goal: at most 32 MiB, flat);
 //! - a download of hundreds of MiB cut several times and resumed, whose sha256 must equal an
 //!   uninterrupted download's (the benchmark fails otherwise), with its time and memory;
+//! - a download of a 4 GiB archive over an emulated object-storage link (25 MiB/s per
+//!   connection, 20 ms each way), against `curl` of the same link (goals: at least 4x, at most
+//!   64 MiB of memory; the two files' sha256 must be equal); `--link-size`, `--link-rate` and
+//!   `--link-latency` change the archive and the link, for quick runs;
 //! - HTTP requests per Database API call with API-token authentication (goal: at most 1.02);
 //! - throughput of rounds of [`CALLS`] `users().list()` calls, [`IN_FLIGHT`] in flight, against
 //!   plain reqwest doing the same requests (goal: at least 0.95x), and the client's instructions
@@ -13,8 +17,8 @@
 //! - the one-shot wall time of `scalingo-db users list` (the CLI), against `curl` of the same
 //!   endpoint (goal: at most 1.5x), and the instructions of one run under callgrind.
 //!
-//! The sections are `download` (the first three figures), `auth`, `calls` and `cli`: all by
-//! default, or those named on the command line.
+//! The sections are `download` (the first four figures), `link` (the fourth alone), `auth`,
+//! `calls` and `cli`: all by default, or those named on the command line.
 //!
 //! The sandbox runs as its own process (the release binary), so the figures do not mix its work
 //! with the client's. Downloads run in a child process of this binary, so their peak memory is
@@ -26,10 +30,13 @@
     reason = "printing the figures is what a benchmark is for"
 )]
 
+mod args;
 mod callgrind;
 mod cli;
+mod link;
 mod resume;
 mod sandbox;
+mod sha256;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -42,8 +49,6 @@ use scalingo_db::{Client, Database};
 use callgrind::Callgrind;
 use sandbox::SandboxProcess;
 
-/// The sections that can be named (`cargo xtask bench calls cli`); none named means all.
-const SECTIONS: &[&str] = &["download", "auth", "calls", "cli"];
 const GIB: u64 = 1024 * 1024 * 1024;
 const CALLS: usize = 40_000;
 const ROUNDS: usize = 9;
@@ -103,19 +108,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         return calls(Some(core.parse()?));
     }
-    // Which figures to measure: all by default, or those named in `SECTIONS`; any other name is
-    // a mistake, not a request for nothing.
-    let only: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
-    if let Some(unknown) = only.iter().find(|name| !SECTIONS.contains(name)) {
-        eprintln!(
-            "error: unknown benchmark section `{unknown}`; the sections are {} (none: all)",
-            SECTIONS.join(", ")
-        );
-        std::process::exit(2);
-    }
-    let wanted = |section: &str| only.is_empty() || only.contains(&section);
-    if wanted("download") || wanted("auth") {
-        runtime.block_on(run(wanted("download"), wanted("auth")))?;
+    // Which figures to measure: all by default, or the sections named; any other name is a
+    // mistake, not a request for nothing.
+    let args = match args::parse(args.get(1..).unwrap_or_default()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    };
+    let wanted = |section: &str| args.wants(section);
+    if wanted("download") || wanted("link") || wanted("auth") {
+        let link = (wanted("download") || wanted("link")).then_some(&args.link);
+        runtime.block_on(run(wanted("download"), link, wanted("auth")))?;
     }
     if wanted("cli") {
         let sandbox = SandboxProcess::start(&sandbox_binary(), 1024 * 1024)?;
@@ -206,11 +211,29 @@ fn release_binary(variable: &str, name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let sandbox_bin = sandbox_binary();
+/// The loopback download figures when `downloads`, the emulated link's case on `link` when given,
+/// and the requests per call when `auth`, with files in a scratch directory that is removed
+/// afterwards, even when a figure failed: its archives are GiB.
+async fn run(
+    downloads: bool,
+    link: Option<&link::LinkSettings>,
+    auth: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let scratch = std::env::temp_dir().join(format!("scalingo-db-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
+    let measured = run_in(&scratch, downloads, link, auth).await;
+    std::fs::remove_dir_all(&scratch).ok();
+    measured
+}
 
+/// [`run`], with files in `scratch`.
+async fn run_in(
+    scratch: &std::path::Path,
+    downloads: bool,
+    link: Option<&link::LinkSettings>,
+    auth: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let sandbox_bin = sandbox_binary();
     println!(
         "scalingo-db benchmarks ({} cores)\n",
         std::thread::available_parallelism()?
@@ -221,14 +244,10 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
     for &size in sizes {
         let sandbox = SandboxProcess::start(&sandbox_bin, size)?;
         let client = sandbox.client()?;
-        let backup = client
-            .backups()
-            .latest_done()
-            .await?
-            .ok_or("no done backup")?;
+        let (backup, _) = sandbox.latest_archive().await?;
         let path = scratch.join("archive.tar.gz");
 
-        let first = download_in_child(&sandbox, &backup.id, &path)?;
+        let first = download_in_child(&sandbox, &backup, &path)?;
         let (bytes, mut ours) = (first.bytes, first.seconds);
         std::fs::remove_file(&path).ok();
         memory.push((size, first.peak_rss_kib));
@@ -237,13 +256,13 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
             // weighs on whoever comes next.
             let (mut curl, mut curl_synced) = (f64::INFINITY, f64::INFINITY);
             for round in 0..DOWNLOAD_ROUNDS {
-                let link = client.backups().archive_url(&backup.id).await?;
+                let link = client.backups().archive_url(&backup).await?;
                 let target = scratch.join("curl.tar.gz");
                 let (seconds, synced) = curl_download(link.expose(), &target)?;
                 curl = curl.min(seconds);
                 curl_synced = curl_synced.min(synced);
                 if round + 1 < DOWNLOAD_ROUNDS {
-                    let again = download_in_child(&sandbox, &backup.id, &path)?;
+                    let again = download_in_child(&sandbox, &backup, &path)?;
                     std::fs::remove_file(&path).ok();
                     ours = ours.min(again.seconds);
                 }
@@ -282,14 +301,15 @@ async fn run(downloads: bool, auth: bool) -> Result<(), Box<dyn std::error::Erro
             println!("  {} GiB archive  {mib:>6.1} MiB", size / GIB);
         }
         println!("  goal: <= 32 MiB, flat\n");
-        resume::resumed_download(&sandbox_bin, &scratch).await?;
+        resume::resumed_download(&sandbox_bin, scratch).await?;
+    }
+    if let Some(link) = link {
+        link::emulated_link_download(&sandbox_bin, scratch, link).await?;
     }
     if auth {
         let sandbox = SandboxProcess::start(&sandbox_bin, 1024 * 1024)?;
         requests_per_call(&sandbox).await?;
     }
-
-    std::fs::remove_dir_all(&scratch).ok();
     Ok(())
 }
 
@@ -342,10 +362,19 @@ fn download_in_child(
 }
 
 /// `curl -o path link`, then `sync path` (the facade syncs the archive before it renames it):
-/// the seconds curl took, and the seconds until the file was on disk. The link carries its token
-/// in its query string, so curl reads it from its configuration on stdin (`-K -`), not from its
-/// arguments.
+/// the seconds curl took, and the seconds until the file was on disk. The file is removed.
 fn curl_download(
+    link: &str,
+    path: &std::path::Path,
+) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let timed = curl_download_kept(link, path);
+    std::fs::remove_file(path).ok();
+    timed
+}
+
+/// [`curl_download`], keeping the file (to be compared). The link carries its token in its query
+/// string, so curl reads it from its configuration on stdin (`-K -`), not from its arguments.
+fn curl_download_kept(
     link: &str,
     path: &std::path::Path,
 ) -> Result<(f64, f64), Box<dyn std::error::Error>> {
@@ -365,7 +394,6 @@ fn curl_download(
     let downloaded = started.elapsed().as_secs_f64();
     let synced = Command::new("sync").arg(path).status()?;
     let durable = started.elapsed().as_secs_f64();
-    std::fs::remove_file(path).ok();
     if !status.success() || !synced.success() {
         return Err("curl or sync failed".into());
     }

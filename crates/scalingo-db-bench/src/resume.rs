@@ -10,14 +10,13 @@
 
 use std::path::Path;
 
-use crate::sandbox::SandboxProcess;
+use crate::sandbox::{DOWNLOAD_OPERATION, SandboxProcess};
+use crate::sha256::sha256sum;
 
 /// The archive's size (`--archive-size` of the sandbox): hundreds of MiB, as in the issue.
 pub const RESUMED_SIZE: u64 = 320 * 1024 * 1024;
 /// How many times the download is cut.
 const CUTS: u64 = 4;
-/// The sandbox operation that serves the archive, as its fault rules and counters name it.
-const DOWNLOAD_OPERATION: &str = "download_backup_archive";
 
 /// Where the download is cut, as offsets in an archive of `size` bytes: spread over it, off any
 /// chunk or buffer boundary.
@@ -33,20 +32,11 @@ pub async fn resumed_download(
     scratch: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = SandboxProcess::start(binary, RESUMED_SIZE)?;
-    let backup = sandbox
-        .client()?
-        .backups()
-        .latest_done()
-        .await?
-        .ok_or("no done backup")?;
-    let size = backup
-        .size
-        .and_then(|size| u64::try_from(size).ok())
-        .ok_or("the backup records no size")?;
+    let (backup, size) = sandbox.latest_archive().await?;
     let reference = scratch.join("uninterrupted.tar.gz");
     let resumed = scratch.join("resumed.tar.gz");
 
-    let uninterrupted = crate::download_in_child(&sandbox, &backup.id, &reference)?;
+    let uninterrupted = crate::download_in_child(&sandbox, &backup, &reference)?;
     if uninterrupted.bytes != size || uninterrupted.resumes != 0 {
         return Err(format!(
             "the uninterrupted download went wrong: {} bytes of {size}, {} resumes",
@@ -70,7 +60,7 @@ pub async fn resumed_download(
             .await?;
         from = cut;
     }
-    let interrupted = crate::download_in_child(&sandbox, &backup.id, &resumed)?;
+    let interrupted = crate::download_in_child(&sandbox, &backup, &resumed)?;
     let requests = sandbox.operation_requests(DOWNLOAD_OPERATION).await?;
 
     // Hashed side by side: each is a few hundred MiB.
@@ -147,30 +137,6 @@ pub async fn resumed_download(
         .into());
     }
     Ok(())
-}
-
-/// The sha256 of a file, in hex; the error says why not. Read in large blocks: it hashes
-/// hundreds of MiB.
-fn sha256sum(path: &Path) -> Result<String, String> {
-    use sha2::Digest as _;
-    use std::io::Read as _;
-
-    let failed = |error: std::io::Error| format!("cannot hash {}: {error}", path.display());
-    let mut file = std::fs::File::open(path).map_err(failed)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut block = vec![0; 1 << 20];
-    loop {
-        let read = file.read(&mut block).map_err(failed)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&block[..read]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use scalingo_db::{Client, Database, Server};
 pub const DATABASE: &str = "ad-5a4b0d7e-sandbox-postgresql";
 /// The app [`DATABASE`] belongs to.
 pub const APP: &str = "sandbox-app";
+/// The operation that serves archives, as the sandbox's fault rules and counters name it.
+pub const DOWNLOAD_OPERATION: &str = "download_backup_archive";
 
 /// A running sandbox process, killed when dropped.
 pub struct SandboxProcess {
@@ -34,6 +36,24 @@ impl SandboxProcess {
         archive_size: u64,
         core: Option<usize>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::spawn(binary, archive_size, core, &[])
+    }
+
+    /// Like [`SandboxProcess::start`], with more flags for the sandbox (`--link-rate 25M`).
+    pub fn start_with(
+        binary: &Path,
+        archive_size: u64,
+        flags: &[&str],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::spawn(binary, archive_size, None, flags)
+    }
+
+    fn spawn(
+        binary: &Path,
+        archive_size: u64,
+        core: Option<usize>,
+        flags: &[&str],
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let mut command = match core {
             Some(core) => {
                 let mut command = Command::new("taskset");
@@ -48,6 +68,7 @@ impl SandboxProcess {
             .args(["--backup-scheduled-ms", "0", "--backup-running-ms", "0"])
             .arg("--archive-size")
             .arg(archive_size.to_string())
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -85,7 +106,14 @@ impl SandboxProcess {
                 process.database_token = database_token;
                 Ok(process)
             }
-            _ => Err("the sandbox's banner lacks its URL or tokens".into()),
+            // Its stderr is not read (it logs every request): say how to see why it stopped.
+            _ => Err(format!(
+                "the sandbox's banner lacks its URL or tokens; did it refuse its flags? try \
+                 `{} --archive-size {archive_size} {}`",
+                binary.display(),
+                flags.join(" ")
+            )
+            .into()),
         }
     }
 
@@ -125,6 +153,22 @@ impl SandboxProcess {
             .api_token(self.api_token.as_str())
             .build()?;
         Ok(client.database_of(APP, DATABASE))
+    }
+
+    /// The latest done backup of [`DATABASE`] (the sandbox makes them at once, at start): its id,
+    /// and its archive's size, which a download is checked against.
+    pub async fn latest_archive(&self) -> Result<(String, u64), Box<dyn std::error::Error>> {
+        let backup = self
+            .client()?
+            .backups()
+            .latest_done()
+            .await?
+            .ok_or("no done backup")?;
+        let size = backup
+            .size
+            .and_then(|size| u64::try_from(size).ok())
+            .ok_or("the backup records no size")?;
+        Ok((backup.id, size))
     }
 
     /// Starts counting requests from zero.
