@@ -29,6 +29,7 @@ mod transport_safety;
 mod users_wire;
 mod validation_table;
 mod verify_archives;
+mod verify_downloads;
 mod verify_postgres;
 mod wait;
 mod wire_matrix;

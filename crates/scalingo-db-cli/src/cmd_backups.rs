@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use scalingo_db::verify::{Report, VerifyOptions};
 use scalingo_db::{Backup, Database, WaitOptions};
 use serde::Serialize;
 
@@ -84,6 +85,16 @@ pub enum BackupsCommand {
         /// always take one stream.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
         connections: Option<u16>,
+
+        /// Also verify the archive as it downloads, as `backups verify` does (without a
+        /// restore): a file only. Exit codes as `backups verify`'s; the archive is kept either
+        /// way.
+        #[arg(long)]
+        verify: bool,
+
+        /// Run pg_restore from this folder rather than from the PATH (with --verify).
+        #[arg(long, value_name = "DIR", requires = "verify")]
+        postgres_bin: Option<PathBuf>,
     },
 
     /// Show when the daily backups are made; `--at` moves them, `--disable` stops them.
@@ -196,11 +207,14 @@ pub async fn run(
             force,
             silent,
             connections,
+            verify,
+            postgres_bin,
         } => {
             let how = How {
                 force,
                 silent,
                 connections,
+                verify: verify.then(|| cmd_verify::download_options(postgres_bin)),
             };
             download(db, output, id, destination, how).await
         }
@@ -317,6 +331,8 @@ struct Downloaded<'a> {
     resumes: u32,
     /// The backup.
     backup: &'a Backup,
+    /// What `--verify` found, when it was asked for.
+    verification: Option<&'a Report>,
 }
 
 /// How `backups download` goes about it.
@@ -327,6 +343,8 @@ struct How {
     silent: bool,
     /// Connections asked for; `None` lets the library choose from the archive's size.
     connections: Option<u16>,
+    /// The verification asked for, if any.
+    verify: Option<VerifyOptions>,
 }
 
 async fn download(
@@ -340,8 +358,12 @@ async fn download(
         force,
         silent,
         connections,
+        verify,
     } = how;
     let to_stdout = means_stdout(destination.as_deref());
+    if to_stdout && verify.is_some() {
+        return Err(verify_needs_a_file("stdout"));
+    }
     if to_stdout && connections.is_some_and(|connections| connections > 1) {
         return Err(one_stream_only("stdout"));
     }
@@ -398,6 +420,9 @@ async fn download(
         if connections.is_some_and(|connections| connections > 1) {
             return Err(one_stream_only(&path.display().to_string()));
         }
+        if verify.is_some() {
+            return Err(verify_needs_a_file(&path.display().to_string()));
+        }
         // Written into as it is: nothing is replaced, so no --force is asked for.
         let writer = interruptible(open_stream(&path, kind, output)).await?;
         let streamed = interruptible(
@@ -414,6 +439,7 @@ async fn download(
                 bytes: streamed.bytes,
                 resumes: streamed.resumes,
                 backup: &backup,
+                verification: None,
             });
         }
         return output.outcome(&format!(
@@ -431,14 +457,16 @@ async fn download(
             path.display()
         )));
     }
-    let downloaded = interruptible(
-        db.backups()
-            .download(&backup.id, &path)
-            // 0: the library chooses from the archive's size.
-            .connections(connections.map_or(0, usize::from))
-            .on_progress(|progress| bar.update(progress)),
-    )
-    .await;
+    let mut download = db
+        .backups()
+        .download(&backup.id, &path)
+        // 0: the library chooses from the archive's size.
+        .connections(connections.map_or(0, usize::from))
+        .on_progress(|progress| bar.update(progress));
+    if let Some(options) = verify {
+        download = download.verify(options);
+    }
+    let downloaded = interruptible(download).await;
     bar.finish();
     let downloaded = downloaded.map_err(|error| {
         let mut part = path.clone().into_os_string();
@@ -455,18 +483,36 @@ async fn download(
         })
     })?;
     if output.json() {
-        return output.object(&Downloaded {
+        output.object(&Downloaded {
             path: &downloaded.path,
             bytes: downloaded.bytes,
             resumes: downloaded.resumes,
             backup: &backup,
-        });
+            verification: downloaded.verification.as_ref(),
+        })?;
+    } else {
+        output.outcome(&format!(
+            "Saved backup {} ({}) to {}.",
+            backup.name,
+            indicatif::HumanBytes(downloaded.bytes),
+            downloaded.path.display()
+        ))?;
+        if let Some(report) = &downloaded.verification {
+            let title = format!("Backup {} ({})", backup.id, backup.name);
+            output.data(&cmd_verify::human(report, &title))?;
+        }
     }
-    output.outcome(&format!(
-        "Saved backup {} ({}) to {}.",
-        backup.name,
-        indicatif::HumanBytes(downloaded.bytes),
-        downloaded.path.display()
+    match &downloaded.verification {
+        Some(report) => cmd_verify::verdict(report),
+        None => Ok(()),
+    }
+}
+
+/// `--verify` with a destination written in order as it comes, which has no archive to keep.
+fn verify_needs_a_file(destination: &str) -> CliError {
+    CliError::Usage(format!(
+        "--verify needs a file to download to, not {destination}; `scalingo-db backups verify` \
+         checks a backup without saving it"
     ))
 }
 

@@ -225,6 +225,11 @@ fn finish(
     } else {
         output.data(&human(report, title))?;
     }
+    verdict(report)
+}
+
+/// The command's outcome for `report`'s verdict: its exit code and what is wrong.
+pub fn verdict(report: &Report) -> Result<(), CliError> {
     match report.verdict {
         Verdict::Verified => Ok(()),
         verdict => Err(CliError::Unverified {
@@ -234,8 +239,17 @@ fn finish(
     }
 }
 
+/// What `backups download --verify` verifies with: the database's engine decides the dump.
+pub fn download_options(postgres_bin: Option<PathBuf>) -> VerifyOptions {
+    let options = VerifyOptions::new();
+    match postgres_bin {
+        Some(folder) => options.postgres_programs(folder),
+        None => options,
+    }
+}
+
 /// The report for people: a line per check, the dump's contents, the restored tables.
-fn human(report: &Report, title: &str) -> String {
+pub fn human(report: &Report, title: &str) -> String {
     let verdict = match report.verdict {
         Verdict::Verified => "verified",
         Verdict::ArchiveDamaged => "ARCHIVE DAMAGED",

@@ -27,6 +27,7 @@ mod sidecar;
 mod sink;
 mod stream_part;
 mod validator;
+mod verifying;
 
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
@@ -39,12 +40,14 @@ use crate::backups::Backups;
 use crate::call::BoxFuture;
 use crate::error::{ArchiveProblem, Error, Result};
 use crate::retry::{self, Repeatable};
+use crate::verify::{Report, VerifyOptions};
 use part::{Leftover, PartPaths};
 use ranged::{RangedEnd, Start};
 use ranged_part::RangedPart;
 use sink::{Destination, GZIP_MAGIC, Sink, Writer, not_gzip};
 use stream_part::StreamPart;
 pub(crate) use validator::Validator;
+use verifying::Checks;
 
 /// How far a download is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +69,8 @@ pub struct Downloaded {
     pub bytes: u64,
     /// How many times the transfer was resumed after an interruption.
     pub resumes: u32,
+    /// What the verification of the archive found, when [`Download::verify`] asked for one.
+    pub verification: Option<Report>,
 }
 
 /// A finished download into a writer, from [`Backups::download_to`].
@@ -87,6 +92,8 @@ pub struct Download<'a, F> {
     connections: usize,
     /// Part size asked for: 0 automatic.
     part_size: u64,
+    /// The verification asked for, if any.
+    verify: Option<VerifyOptions>,
     on_progress: F,
 }
 
@@ -131,8 +138,21 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
             path: self.path,
             connections: self.connections,
             part_size: self.part_size,
+            verify: self.verify,
             on_progress,
         }
+    }
+
+    /// Also verifies the archive as it downloads (see [`crate::verify`]): its bytes are read in
+    /// order by the verification as they are checked, in one stream or in ranges, so it ends
+    /// about when the download does, and nothing is read twice. The report is in
+    /// [`Downloaded::verification`]; a damaged archive still fails the download itself. Unless
+    /// `options` expect a kind, the dump of the database's engine is expected. When the archive
+    /// starts over (it changed on the server), so does its verification. The tools a
+    /// PostgreSQL dump needs are looked for before anything is downloaded ([`Error::Tool`]).
+    pub fn verify(mut self, options: VerifyOptions) -> Self {
+        self.verify = Some(options);
+        self
     }
 
     /// How many connections fetch ranges of the archive at once: 1 for one stream, 0 (the
@@ -161,7 +181,12 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
         let backups = self.backups;
         let expected = backups.done_archive_size(&self.backup_id).await?;
         let plan = plan::choose(expected, self.connections, self.part_size);
-        let (paths, leftover) = PartPaths::open(&self.path, &self.backup_id, expected).await?;
+        let checks = match self.verify.take() {
+            Some(options) => Checks::verifying(backups.verify_options(options).await?),
+            None => Checks::default(),
+        };
+        let (paths, leftover) =
+            PartPaths::open(&self.path, &self.backup_id, expected, checks.clone()).await?;
         let (start, connections) = match (leftover, plan) {
             (Some(Leftover::Ranged(leftover)), plan) => {
                 let count = leftover.layout.count();
@@ -199,6 +224,7 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
                 path: self.path,
                 bytes,
                 resumes,
+                verification: verification(&checks).await?,
             }),
             // The part is gone: the whole archive comes again, from its start.
             RangedEnd::OneStream => self.in_one_stream(paths, None, expected).await,
@@ -213,6 +239,7 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
         expected: Option<u64>,
     ) -> Result<Downloaded> {
         let backups = self.backups;
+        let paths_checks = paths.checks.clone();
         let mut part = StreamPart::new(paths, prefix);
         let fetched = backups
             .fetch(
@@ -236,6 +263,7 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
             path: self.path,
             bytes,
             resumes,
+            verification: verification(&paths_checks).await?,
         })
     }
 }
@@ -247,6 +275,17 @@ impl<'a, F: FnMut(Progress) + Send + 'a> IntoFuture for Download<'a, F> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
+}
+
+/// The report of the verification `checks` ran, once it has read the archive's end.
+async fn verification(checks: &Checks) -> Result<Option<Report>> {
+    let checks = checks.clone();
+    tokio::task::spawn_blocking(move || checks.report().transpose())
+        .await
+        .map_err(|joined| Error::Tool {
+            program: "the verification thread".to_owned(),
+            message: joined.to_string(),
+        })?
 }
 
 impl<'a, W, F> DownloadTo<'a, W, F>
@@ -275,7 +314,7 @@ where
     async fn run(mut self) -> Result<Streamed> {
         let backups = self.backups;
         let expected = backups.done_archive_size(&self.backup_id).await?;
-        let mut sink = Sink::new(None, Writer(self.writer));
+        let mut sink = Sink::new(None, Writer(self.writer), Checks::default());
         let resumes = backups
             .fetch(&self.backup_id, &mut sink, expected, &mut self.on_progress)
             .await?;
@@ -345,6 +384,7 @@ impl<'a> Backups<'a> {
             path: path.as_ref().to_path_buf(),
             connections: 0,
             part_size: 0,
+            verify: None,
             on_progress: |_| {},
         }
     }

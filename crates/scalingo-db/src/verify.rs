@@ -25,6 +25,7 @@ mod pg_script;
 mod pg_toc;
 mod postgres;
 mod report;
+pub(crate) mod session;
 mod target;
 mod tools;
 
@@ -143,17 +144,10 @@ impl Verify<'_> {
     }
 
     async fn run(self) -> Result<Report> {
-        let database = self.backups.database().show().await?;
-        let mut options = self.options;
-        if let Some(target) = &options.restore_into {
-            target.refuse_production(Some(&database), &self.production_urls)?;
-        }
-        if options.expect.is_none() {
-            options.expect = database
-                .type_name
-                .as_ref()
-                .and_then(|name| DumpKind::of_database_type(&name.to_string()));
-        }
+        let options = self
+            .backups
+            .resolve(self.options, &self.production_urls)
+            .await?;
         let (writer, reader) = tokio::io::duplex(IN_FLIGHT);
         let verification = tokio::task::spawn_blocking(move || {
             let reader = tokio_util::io::SyncIoBridge::new(reader);
@@ -180,6 +174,42 @@ impl<'a> IntoFuture for Verify<'a> {
 }
 
 impl<'a> Backups<'a> {
+    /// `options` made ready for this database: the dump of its engine expected unless they
+    /// expect one, a restore target that looks like it (or like one of `production_urls`)
+    /// refused, and the tools a PostgreSQL dump needs found, all before anything is read.
+    async fn resolve(
+        &self,
+        mut options: VerifyOptions,
+        production_urls: &[String],
+    ) -> Result<VerifyOptions> {
+        let database = self.database().show().await?;
+        if let Some(target) = &options.restore_into {
+            target.refuse_production(Some(&database), production_urls)?;
+        }
+        if options.expect.is_none() {
+            options.expect = database
+                .type_name
+                .as_ref()
+                .and_then(|name| DumpKind::of_database_type(&name.to_string()));
+        }
+        if options.expect == Some(DumpKind::Postgresql) {
+            let programs = options.programs.clone();
+            let restoring = options.restore_into.is_some();
+            tokio::task::spawn_blocking(move || postgres::check_programs(&programs, restoring))
+                .await
+                .map_err(|joined| Error::Tool {
+                    program: "pg_restore".to_owned(),
+                    message: joined.to_string(),
+                })??;
+        }
+        Ok(options)
+    }
+
+    /// [`Backups::resolve`] for a download, which has no production URLs of its own.
+    pub(crate) async fn verify_options(&self, options: VerifyOptions) -> Result<VerifyOptions> {
+        self.resolve(options, &[]).await
+    }
+
     /// Verifies the archive of a `done` backup as it downloads (see [the module](crate::verify)):
     /// nothing is written to disk. The dump of the database's engine is expected, and a restore
     /// target ([`VerifyOptions::restore_into`]) that looks like this database is refused

@@ -46,6 +46,40 @@ fn a_generated_sandbox_archive_holds_no_dump_and_exits_11() {
 }
 
 #[test]
+fn download_verify_keeps_the_archive_and_exits_with_the_verdict() {
+    let work = Workdir::new();
+    let run = work
+        .run([
+            "backups", "download", "--verify", "-o", "a.tar.gz", "--silent",
+        ])
+        .expect(11);
+    run.stderr_has(&["the dump cannot be read", "holds no PostgreSQL"]);
+    assert!(run.stdout.contains("DUMP UNREADABLE"), "{}", run.stdout);
+    // The archive itself is whole: it is kept, under its name.
+    assert!(work.path().join("a.tar.gz").is_file());
+
+    let json = work
+        .sandbox([
+            "--json", "backups", "download", "--verify", "-o", "b.tar.gz",
+        ])
+        .write_stdin("")
+        .run()
+        .expect(11);
+    let printed = json.json();
+    assert_eq!(printed["verification"]["verdict"], "dump_unreadable");
+    assert_eq!(printed["path"], "b.tar.gz");
+
+    work.run(["backups", "download", "--verify", "-o", "-"])
+        .fails(
+            2,
+            &[
+                "--verify needs a file to download to, not stdout",
+                "backups verify",
+            ],
+        );
+}
+
+#[test]
 fn a_file_verifies_without_credentials_and_reports_in_json() {
     let work = Workdir::new();
     let path = archive(&work, "shop.tar.gz", "shop.sql", MYSQL_DUMP);
@@ -255,4 +289,38 @@ fn postgres_a_flipped_dump_exits_11_and_a_failed_restore_12() {
     let run = verify_backup(&remote, &work, Some(&missing), &[]).expect(12);
     run.stderr_has(&["the restore failed", "no_such_database"]);
     assert!(!run.stderr.contains(&server.password()), "{}", run.stderr);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: run tests/postgres/run.sh"]
+fn postgres_download_verify_checks_the_dump_as_it_arrives() {
+    let server = TestPostgres::from_env();
+    let work = Workdir::new();
+    let remote = sandbox_serving(&work, &server.dump(&server.seeded_database()));
+    let run = remote
+        .cli(&work, &["--app", DEFAULT_APP, "--addon", DEFAULT_DATABASE])
+        .args([
+            "--json",
+            "backups",
+            "download",
+            "--verify",
+            "-o",
+            "shop.tar.gz",
+        ])
+        .args(["--postgres-bin", &server.bin().display().to_string()])
+        .env("SCALINGO_API_TOKEN", DEFAULT_API_TOKEN)
+        .run()
+        .expect(0);
+    let printed = run.json();
+    assert_eq!(
+        printed["verification"]["verdict"], "verified",
+        "{printed:#}"
+    );
+    for (table, rows) in SEEDED_ROWS {
+        assert_eq!(
+            printed["verification"]["dump"]["rows"][table], rows,
+            "{table}"
+        );
+    }
+    assert!(work.path().join("shop.tar.gz").is_file());
 }

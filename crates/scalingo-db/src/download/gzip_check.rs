@@ -12,6 +12,7 @@
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::error::ArchiveProblem;
+use crate::verify::session::Tap;
 
 /// A member header is at least this long: magic, method, flags, time, extra flags, system.
 const FIXED_HEADER: usize = 10;
@@ -58,6 +59,8 @@ pub(crate) struct GzipCheck {
     /// Archive bytes taken so far.
     at: u64,
     scratch: Box<[u8]>,
+    /// Where the bytes go next, in order, when the archive is also verified.
+    tap: Option<Tap>,
 }
 
 impl std::fmt::Debug for GzipCheck {
@@ -79,15 +82,30 @@ impl Default for GzipCheck {
             pending: Vec::new(),
             pending_at: 0,
             at: 0,
+            tap: None,
             scratch: vec![0; SCRATCH].into_boxed_slice(),
         }
     }
 }
 
 impl GzipCheck {
+    /// The same check, handing every byte it takes to `tap` as well.
+    pub(crate) fn tapped(mut self, tap: Tap) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
     /// Takes the archive's next bytes. Fails as soon as they cannot be a gzip file; once it has
     /// failed, the check is over (feed it nothing more).
-    pub(crate) fn update(&mut self, mut input: &[u8]) -> Result<(), ArchiveProblem> {
+    pub(crate) fn update(&mut self, input: &[u8]) -> Result<(), ArchiveProblem> {
+        self.take(input)?;
+        if let Some(tap) = &self.tap {
+            tap.feed(input);
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, mut input: &[u8]) -> Result<(), ArchiveProblem> {
         while !input.is_empty() {
             let taken = match self.stage {
                 Stage::Header => self.header(input)?,
@@ -115,6 +133,8 @@ impl GzipCheck {
 
     /// Fails unless what was taken ends where a gzip file may end: after a member's trailer.
     pub(crate) fn finish(&mut self) -> Result<(), ArchiveProblem> {
+        // The archive ends here for its verification too.
+        self.tap = None;
         match self.stage {
             Stage::Between | Stage::Padding => Ok(()),
             Stage::Header | Stage::Data | Stage::Trailer => Err(self.corrupt(

@@ -26,6 +26,7 @@ use super::safe_fs::{self, Access, Found};
 use super::sidecar::{self, Sidecar};
 use super::sink::GZIP_MAGIC;
 use super::validator::Validator;
+use super::verifying::Checks;
 use crate::error::{Error, Result};
 
 /// Why a part or sidecar that is not a regular file is refused.
@@ -48,6 +49,8 @@ pub(super) struct PartPaths {
     /// `<destination>.part.backup`.
     pub(super) sidecar: PathBuf,
     pub(super) backup_id: String,
+    /// How each pass over the archive is checked (and verified, when asked).
+    pub(super) checks: Checks,
 }
 
 /// What an interrupted download left, worth continuing.
@@ -85,6 +88,7 @@ impl PartPaths {
         destination: &Path,
         backup_id: &str,
         expected: Option<u64>,
+        checks: Checks,
     ) -> Result<(PartPaths, Option<Leftover>)> {
         let part = with_suffix(destination, ".part");
         let paths = PartPaths {
@@ -92,6 +96,7 @@ impl PartPaths {
             sidecar: with_suffix(&part, ".backup"),
             part,
             backup_id: backup_id.to_owned(),
+            checks,
         };
         let leftover = {
             let paths = paths.clone();
@@ -171,7 +176,9 @@ fn leftover(paths: &PartPaths, expected: Option<u64>) -> Result<Option<Leftover>
     let file = safe_fs::open_regular(part, Access::Positioned, PART_REFUSED).map_err(io(part))?;
     let len = file.metadata().map_err(io(part))?.len();
     match said {
-        Sidecar::Stream { validator } => prefix(file, part, len, validator, expected),
+        Sidecar::Stream { validator } => {
+            prefix(file, part, len, validator, expected, paths.checks.fresh())
+        }
         Sidecar::Ranged {
             validator,
             layout,
@@ -188,6 +195,7 @@ fn prefix(
     len: u64,
     validator: Validator,
     expected: Option<u64>,
+    mut check: GzipCheck,
 ) -> Result<Option<Leftover>> {
     use std::io::Seek as _;
     if len < GZIP_MAGIC.len() as u64 || expected.is_some_and(|expected| len > expected) {
@@ -195,7 +203,6 @@ fn prefix(
     }
     // The check must have seen every byte before the rest arrives; reading back what is on disk
     // is much cheaper than downloading it again.
-    let mut check = GzipCheck::default();
     let mut buffer = vec![0; READ_BACK];
     let mut read_back = 0;
     while read_back < len {
@@ -316,6 +323,7 @@ mod tests {
             part: dir.join("a.tar.gz.part"),
             sidecar: dir.join("a.tar.gz.part.backup"),
             backup_id: "b-1".to_owned(),
+            checks: Checks::default(),
         }
     }
 

@@ -35,7 +35,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::MAX_LINK_REFRESHES;
-use super::gzip_check::GzipCheck;
 use super::part::{Prefix, RangedLeftover};
 use super::part_table::PartTable;
 use super::plan::Layout;
@@ -232,7 +231,7 @@ impl<F: FnMut(Progress) + Send> Ranged<'_, '_, F> {
                     file,
                     validator,
                     table,
-                    (GzipCheck::default(), 0),
+                    (self.part.checks().fresh(), 0),
                     Some(*opened),
                 )
             }
@@ -244,7 +243,7 @@ impl<F: FnMut(Progress) + Send> Ranged<'_, '_, F> {
                     file,
                     leftover.validator,
                     table,
-                    (GzipCheck::default(), 0),
+                    (self.part.checks().fresh(), 0),
                     None,
                 )
             }

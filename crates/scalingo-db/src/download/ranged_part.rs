@@ -40,6 +40,11 @@ impl RangedPart {
         }
     }
 
+    /// How each pass over the archive is checked.
+    pub(super) fn checks(&self) -> &super::verifying::Checks {
+        &self.paths.checks
+    }
+
     /// Where the part is.
     pub(super) fn path(&self) -> &std::path::Path {
         &self.paths.part

@@ -19,6 +19,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt as _, BufWriter};
 use super::background_check::BackgroundCheck;
 use super::gzip_check::GzipCheck;
 use super::validator::Validator;
+use super::verifying::Checks;
 use crate::error::{ArchiveProblem, Error, Result};
 
 /// The two bytes every gzip file starts with.
@@ -85,21 +86,15 @@ pub(super) struct Sink<D> {
     /// The version of the archive whose bytes these are, when the server named it.
     validator: Option<Validator>,
     check: BackgroundCheck,
+    /// Where a new check comes from when the archive starts over.
+    checks: Checks,
 }
 
 impl<D: Destination> Sink<D> {
     /// A sink whose destination holds nothing of the archive yet.
-    pub(super) fn new(path: Option<PathBuf>, destination: D) -> Self {
-        Sink {
-            path,
-            writer: BufWriter::with_capacity(WRITE_BUFFER, destination),
-            len: 0,
-            head: Vec::with_capacity(GZIP_MAGIC.len()),
-            starts_like_gzip: false,
-            prepared: false,
-            validator: None,
-            check: BackgroundCheck::new(GzipCheck::default()),
-        }
+    pub(super) fn new(path: Option<PathBuf>, destination: D, checks: Checks) -> Self {
+        let check = checks.fresh();
+        Sink::with_check(path, destination, check, checks)
     }
 
     /// A sink whose destination already holds the first `len` bytes of the version `validator`
@@ -110,14 +105,30 @@ impl<D: Destination> Sink<D> {
         len: u64,
         validator: Validator,
         check: GzipCheck,
+        checks: Checks,
     ) -> Self {
         Sink {
             len,
             starts_like_gzip: true,
             prepared: true,
             validator: Some(validator),
+            // Not `Sink::new`: a fresh check would start a verification over, dropping the one
+            // that read the part back.
+            ..Sink::with_check(Some(path), destination, check, checks)
+        }
+    }
+
+    fn with_check(path: Option<PathBuf>, destination: D, check: GzipCheck, checks: Checks) -> Self {
+        Sink {
+            path,
+            writer: BufWriter::with_capacity(WRITE_BUFFER, destination),
+            len: 0,
+            head: Vec::with_capacity(GZIP_MAGIC.len()),
+            starts_like_gzip: false,
+            prepared: false,
+            validator: None,
             check: BackgroundCheck::new(check),
-            ..Sink::new(Some(path), destination)
+            checks,
         }
     }
 
@@ -158,7 +169,7 @@ impl<D: Destination> Sink<D> {
         self.starts_like_gzip = false;
         self.prepared = false;
         self.validator = validator;
-        self.check = BackgroundCheck::new(GzipCheck::default());
+        self.check = BackgroundCheck::new(self.checks.fresh());
         Ok(())
     }
 
@@ -248,7 +259,7 @@ mod tests {
     use super::*;
 
     fn sink(into: &mut Vec<u8>) -> Sink<Writer<&mut Vec<u8>>> {
-        Sink::new(None, Writer(into))
+        Sink::new(None, Writer(into), Checks::default())
     }
 
     /// A small but real `.tar.gz`-like file: gzip around some bytes.

@@ -44,9 +44,10 @@ impl StreamPart {
                     owned: true,
                     ..part_file
                 };
-                Sink::resumed(paths.part.clone(), part_file, len, validator, check)
+                let checks = paths.checks.clone();
+                Sink::resumed(paths.part.clone(), part_file, len, validator, check, checks)
             }
-            None => Sink::new(Some(paths.part.clone()), part_file),
+            None => Sink::new(Some(paths.part.clone()), part_file, paths.checks.clone()),
         };
         StreamPart { paths, sink }
     }

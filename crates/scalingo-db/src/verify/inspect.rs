@@ -62,9 +62,13 @@ fn walk<R: Read>(
     match drained {
         Ok(()) => {
             drop(gzip);
-            let after = io::copy(&mut buffered, &mut io::sink()).unwrap_or(0);
+            // Zeros after the stream are padding, which gzip ignores; anything else (a second
+            // member, which Scalingo's archives never have, or garbage) is not the archive.
+            let after = not_zeros(&mut buffered);
             if after > 0 {
-                findings.gzip = Some(format!("{after} bytes follow the end of the gzip stream"));
+                findings.gzip = Some(format!(
+                    "{after} bytes that are not padding follow the end of the gzip stream"
+                ));
             }
         }
         Err(error) => {
@@ -190,6 +194,19 @@ fn walk_tar(
         }
     }
     Ok(())
+}
+
+/// Reads `reader` to its end: how many of its bytes are not zeros.
+fn not_zeros(reader: &mut impl Read) -> u64 {
+    let mut buffer = vec![0; CHUNK];
+    let mut count = 0;
+    while let Ok(read) = reader.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        count += buffer[..read].iter().filter(|&&byte| byte != 0).count() as u64;
+    }
+    count
 }
 
 /// Decides what to do with a member from its first bytes: `true` when its bytes are the dump's

@@ -94,6 +94,34 @@ impl PgReader {
     }
 }
 
+/// Fails with [`crate::Error::Tool`] unless `pg_restore` (and `psql`, for a restore) can be run
+/// from `programs`: better said before a download than after it.
+pub(super) fn check_programs(programs: &Programs, restoring: bool) -> Result<()> {
+    let needed: &[&str] = if restoring {
+        &["pg_restore", "psql"]
+    } else {
+        &["pg_restore"]
+    };
+    for &name in needed {
+        let running = programs.spawn(name, version(programs, name), |output| {
+            tools::read_bounded(output, 4096)
+        })?;
+        if let Err(why) = running.finish() {
+            return Err(crate::Error::Tool {
+                program: name.to_owned(),
+                message: why,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn version(programs: &Programs, name: &str) -> Command {
+    let mut command = programs.command(name);
+    command.arg("--version");
+    command
+}
+
 fn restore_command(programs: &Programs, target: &RestoreTarget) -> Command {
     let mut command = programs.command("pg_restore");
     command.args(PLATFORM_FLAGS);
