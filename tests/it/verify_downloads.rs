@@ -2,8 +2,10 @@
 //! verification reads the bytes the download checks, in order, in one stream and in ranges, and
 //! when a download continues a part an earlier call left, it reads that part back first.
 
-use scalingo_db::RetryPolicy;
+use std::path::Path;
+
 use scalingo_db::verify::{DumpKind, Verdict, VerifyOptions};
+use scalingo_db::{Database, Downloaded, RetryPolicy};
 use scalingo_db_sandbox::{
     ArchiveSource, DEFAULT_DATABASE, DatabaseType, Fault, FaultRule, Sandbox, SandboxConfig,
 };
@@ -38,6 +40,17 @@ async fn serving_mysql() -> (Sandbox, tempfile::TempDir) {
     (Sandbox::start(config).await.unwrap(), dir)
 }
 
+/// A download to `path` over `(connections, part size)`, verified.
+async fn verified(db: &Database, backup_id: &str, path: &Path, how: (usize, u64)) -> Downloaded {
+    db.backups()
+        .download(backup_id, path)
+        .connections(how.0)
+        .part_size(how.1)
+        .verify(VerifyOptions::new())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_download_verifies_its_archive_in_one_stream_and_in_ranges() {
     let (sandbox, dir) = serving_mysql().await;
@@ -45,14 +58,7 @@ async fn a_download_verifies_its_archive_in_one_stream_and_in_ranges() {
     let backup = seeded_backup(&db).await;
     for (connections, part_size) in [(1, 0), (4, 16 * 1024)] {
         let path = dir.path().join(format!("{connections}.tar.gz"));
-        let downloaded = db
-            .backups()
-            .download(&backup.id, &path)
-            .connections(connections)
-            .part_size(part_size)
-            .verify(VerifyOptions::new())
-            .await
-            .unwrap();
+        let downloaded = verified(&db, &backup.id, &path, (connections, part_size)).await;
         let report = downloaded
             .verification
             .expect("a verification was asked for");
@@ -107,14 +113,7 @@ async fn a_continued_download_verifies_the_part_it_reads_back_with_the_rest() {
             "the cut left a part"
         );
 
-        let downloaded = patient
-            .backups()
-            .download(&backup.id, &path)
-            .connections(connections)
-            .part_size(part_size)
-            .verify(VerifyOptions::new())
-            .await
-            .unwrap();
+        let downloaded = verified(&patient, &backup.id, &path, (connections, part_size)).await;
         let report = downloaded.verification.unwrap();
         // Had the part read back not reached the verification, the dump would start mid-way.
         assert_eq!(
