@@ -207,3 +207,15 @@ async fn a_generated_sandbox_archive_verifies_in_flight_and_holds_no_dump() {
         "{problem}"
     );
 }
+
+#[test]
+fn a_tool_that_cannot_be_run_is_an_error_not_a_verdict() {
+    let archive = tar_gz(&[("shop.pgsql", b"PGDMP\x01\x0e\x00 not really a dump")]);
+    let options = VerifyOptions::new().postgres_programs("/nonexistent/bin");
+    let error = verify::verify_reader(&archive[..], &options).unwrap_err();
+    let Error::Tool { program, message } = &error else {
+        panic!("not a tool error: {error:?}");
+    };
+    assert!(program.starts_with("pg_restore"), "{program}");
+    assert!(message.contains("/nonexistent/bin"), "{message}");
+}

@@ -54,7 +54,12 @@ fn walk<R: Read>(
     let mut buffered = BufReader::with_capacity(CHUNK, source);
     let mut gzip = Counted::new(GzDecoder::new(&mut buffered));
     let mut dump = DumpState::default();
-    let walked = walk_tar(&mut gzip, options, findings, &mut dump);
+    let mut stopped = None;
+    let walked = walk_tar(&mut gzip, options, findings, &mut dump, &mut stopped);
+    if let Some(error) = stopped {
+        // Not the archive's fault: nothing can be judged.
+        return Err(error);
+    }
     // The tar stream ends before the gzip stream does (records are padded): read the rest, which
     // checks the trailer, then count what follows the gzip stream, which nothing should.
     let drained = walked.and_then(|()| io::copy(&mut gzip, &mut io::sink()).map(drop));
@@ -156,6 +161,7 @@ fn walk_tar(
     options: &VerifyOptions,
     findings: &mut Findings,
     dump: &mut DumpState,
+    stopped: &mut Option<Error>,
 ) -> io::Result<()> {
     let mut tar = tar::Archive::new(gzip);
     let mut chunk = vec![0; CHUNK];
@@ -174,8 +180,15 @@ fn walk_tar(
             continue;
         }
         let head = read_head(&mut entry, &mut chunk)?;
-        let reading = start_member(&name, &chunk[..head], bytes, options, findings, dump)
-            .map_err(io::Error::other)?;
+        let reading = match start_member(&name, &chunk[..head], bytes, options, findings, dump) {
+            Ok(reading) => reading,
+            Err(error) => {
+                *stopped = Some(error);
+                return Err(io::Error::other(
+                    "a reader of the dump could not be started",
+                ));
+            }
+        };
         let mut feed = |bytes: &[u8]| {
             if reading {
                 dump.feed(bytes);

@@ -105,6 +105,9 @@ impl<T> Running<T> {
         let errors = self.errors.join().unwrap_or_default();
         match (status, output) {
             (Ok(status), Ok(Ok(output))) if status.success() => Ok(output),
+            (Ok(status), Ok(Err(error))) if status.success() => {
+                Err(format!("{}: its output: {error}", self.name))
+            }
             (Ok(status), _) => Err(failure(&self.name, status, &errors)),
             (Err(error), _) => Err(format!("{}: {error}", self.name)),
         }
