@@ -158,9 +158,14 @@ impl Verify<'_> {
             program: "the verification thread".to_owned(),
             message: joined.to_string(),
         })?;
-        // A download that failed explains a verification that read a cut archive.
-        downloaded?;
-        verified
+        match (downloaded, verified) {
+            // A verification that could not run stopped reading: the download's broken pipe is
+            // only its echo.
+            (_, Err(error @ Error::Tool { .. })) => Err(error),
+            // A download that failed explains a verification that read a cut archive.
+            (Err(error), _) => Err(error),
+            (Ok(_), verified) => verified,
+        }
     }
 }
 
