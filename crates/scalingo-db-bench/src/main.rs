@@ -73,8 +73,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .database_token(database.as_str(), token)
             .build()?
             .database(database.as_str());
+        // The resumed case measures one stream's resumes; every other case the default.
+        let connections = std::env::var(CONNECTIONS_VARIABLE)
+            .ok()
+            .and_then(|connections| connections.parse().ok())
+            .unwrap_or(0);
         let started = Instant::now();
-        let done = runtime.block_on(db.backups().download(backup, path).send())?;
+        let done = runtime.block_on(
+            db.backups()
+                .download(backup, path)
+                .connections(connections)
+                .send(),
+        )?;
         let seconds = started.elapsed().as_secs_f64();
         println!(
             "{} {seconds} {} {}",
@@ -331,6 +341,19 @@ fn download_in_child(
     backup: &str,
     path: &std::path::Path,
 ) -> Result<ChildDownload, Box<dyn std::error::Error>> {
+    download_in_child_over(sandbox, backup, path, 0)
+}
+
+/// The variable that gives the download child its connections (0: the library's choice).
+const CONNECTIONS_VARIABLE: &str = "SCALINGO_DB_BENCH_CONNECTIONS";
+
+/// [`download_in_child`] over `connections` (0: the library's choice, 1: one stream).
+fn download_in_child_over(
+    sandbox: &SandboxProcess,
+    backup: &str,
+    path: &std::path::Path,
+    connections: usize,
+) -> Result<ChildDownload, Box<dyn std::error::Error>> {
     let output = Command::new(std::env::current_exe()?)
         .args([
             "download-child",
@@ -340,6 +363,7 @@ fn download_in_child(
         .arg(backup)
         .arg(path)
         .env("SCALINGO_DB_TOKEN", sandbox.database_token())
+        .env(CONNECTIONS_VARIABLE, connections.to_string())
         .output()?;
     if !output.status.success() {
         return Err(format!(
