@@ -58,9 +58,9 @@ pub struct VerifyArgs {
 }
 
 impl VerifyArgs {
-    /// Whether the command needs the API: only to verify a backup, not a file.
-    pub fn needs_api(&self) -> bool {
-        self.file.is_none()
+    /// Whether an archive on disk was named: then no API (nor credentials) is needed.
+    pub fn names_a_file(&self) -> bool {
+        self.file.is_some()
     }
 }
 
@@ -138,9 +138,11 @@ pub async fn run(args: VerifyArgs, db: &Database, output: &Output) -> Result<(),
     finish(&report, Some(reference), None, &title, output)
 }
 
-/// Verifies an archive on disk: no API, no credentials.
+/// Verifies the archive on disk `--file` names: no API, no credentials.
 pub async fn run_file(args: VerifyArgs, output: &Output) -> Result<(), CliError> {
-    let file = args.file.clone().expect("run_file is for --file");
+    let Some(file) = args.file.clone() else {
+        return Err(CliError::Usage("--file names no archive".to_owned()));
+    };
     let mut options = options(&args)?;
     if let Some(target) = restore_target(&args)? {
         target.refuse_production(None, &production_urls())?;

@@ -84,7 +84,7 @@ async fn run(cli: Cli, output: &Output) -> Result<(), CliError> {
             let result = cmd_users::run(command, &target.db, output).await;
             target.finish(result, output)
         }
-        Command::Backups(cmd_backups::BackupsCommand::Verify(args)) if !args.needs_api() => {
+        Command::Backups(cmd_backups::BackupsCommand::Verify(args)) if args.names_a_file() => {
             cmd_verify::run_file(args, output).await
         }
         Command::Backups(command) => {
