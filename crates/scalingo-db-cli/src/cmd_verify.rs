@@ -34,8 +34,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "ARCHIVE")]
     file: Option<PathBuf>,
 
-    /// The dump the archive must hold. For a backup, the database's engine decides; for --file,
-    /// by default, whichever dump the archive holds.
+    /// The dump the archive must hold (default: for a backup, the one of the database's engine;
+    /// for --file, whichever dump the archive holds).
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<KindArg>,
 
