@@ -133,11 +133,11 @@ async fn create_reads_the_documentation_example() {
 async fn get_shows_one_backup_in_both_shapes() {
     for (shape, answer) in shapes(backup_json("running")) {
         let server = MockServer::start_async().await;
-        let mock = server.get_backup(|when, then| {
+        let mock = server.get_backup_by_id(|when, then| {
             api_headers(
                 when.into_inner()
                     .method("GET")
-                    .path(format!("/databases/{DB}/backups/{BACKUP_ID}")),
+                    .path(format!("/backups/{BACKUP_ID}")),
             );
             then.into_inner().status(200).json_body(answer.clone());
         });

@@ -96,7 +96,7 @@ impl RangedStore {
             hold_expired: Mutex::new(false),
         });
         let router = axum::Router::new()
-            .route(&format!("/databases/{DB}/backups/{BACKUP_ID}"), get(backup))
+            .route(&format!("/backups/{BACKUP_ID}"), get(backup))
             .route(
                 &format!("/databases/{DB}/backups/{BACKUP_ID}/archive"),
                 get(link),

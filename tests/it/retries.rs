@@ -274,9 +274,12 @@ fn facade_call(operation: OperationId) -> Option<Caller> {
         OperationId::CreateBackup => {
             |db, _| Box::pin(async move { db.backups().create().await.map(drop) })
         }
-        OperationId::GetBackup => |db, existing| {
+        OperationId::GetBackupById => |db, existing| {
             Box::pin(async move { db.backups().get(&existing.backup_id).await.map(drop) })
         },
+        // The JavaScript client's nested path: the facade shows a backup through
+        // `get_backup_by_id`, above.
+        OperationId::GetBackup => return None,
         OperationId::GetBackupArchiveUrl => |db, existing| {
             Box::pin(async move {
                 let backup = &existing.backup_id;
@@ -626,6 +629,7 @@ async fn created(case: &Case, operation: OperationId) -> Option<usize> {
         | OperationId::UpdateUserPassword
         | OperationId::ListBackups
         | OperationId::GetBackup
+        | OperationId::GetBackupById
         | OperationId::GetBackupArchiveUrl
         | OperationId::DownloadBackupArchive
         | OperationId::ExchangeApiToken

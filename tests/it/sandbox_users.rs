@@ -251,16 +251,16 @@ async fn the_protected_user_cannot_be_updated_reset_or_deleted() {
 async fn the_sandbox_applies_the_contract_rules_when_the_client_skips_them() {
     let (_sandbox, client) = start(DEFAULT_DATABASE, Validation::Skip).await;
 
-    // A name breaking the pattern (upper case, underscore), with a valid password.
+    // A name breaking the pattern (an underscore and a hyphen), with a valid password.
     let error = client
         .users()
-        .create(NewUser::new("Bad_Name").password(PASSWORD))
+        .create(NewUser::new("bad_name-mixed").password(PASSWORD))
         .await
         .expect_err("the name breaks the rule");
     assert_eq!(field_keys(&error), BTreeSet::from(["name"]));
     if let Error::Unprocessable { errors, .. } = &error {
         assert!(
-            errors["name"][0].contains("lower-case letters"),
+            errors["name"][0].contains("a letter then letters, digits and underscores"),
             "the message quotes the rule: {:?}",
             errors["name"]
         );
@@ -287,7 +287,7 @@ async fn the_sandbox_applies_the_contract_rules_when_the_client_skips_them() {
     // Both at once.
     let error = client
         .users()
-        .create(NewUser::new("Bad_Name").password("short"))
+        .create(NewUser::new("bad_name-mixed").password("short"))
         .await
         .expect_err("both break their rules");
     assert_eq!(field_keys(&error), BTreeSet::from(["name", "password"]));

@@ -216,8 +216,7 @@ pub const BACKUP_ID: &str = "5b8b36104ffb090be1ac3ce1";
 /// `server`); the caller mocks the download itself.
 pub fn mock_backup(server: &MockServer, size: usize) {
     server.mock(|when, then| {
-        when.method("GET")
-            .path(format!("/databases/{DB}/backups/{BACKUP_ID}"));
+        when.method("GET").path(format!("/backups/{BACKUP_ID}"));
         then.status(200).json_body(json!({
             "id": BACKUP_ID,
             "created_at": "2018-09-02T03:00:00.178+02:00",

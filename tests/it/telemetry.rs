@@ -286,13 +286,13 @@ async fn a_call_is_one_span_with_operation_method_path_template_attempt_status_a
     let get = &spans[2];
     assert_eq!(
         get.operation(),
-        Some(OperationId::GetBackup.name()),
+        Some(OperationId::GetBackupById.name()),
         "{}",
         get.line
     );
     assert_eq!(
         get.field("path"),
-        Some("\"/databases/{database_id}/backups/{backup_id}\""),
+        Some("\"/backups/{backup_id}\""),
         "{}",
         get.line
     );
@@ -596,7 +596,7 @@ async fn with_meta_reports_the_request_id_and_the_attempts_and_errors_carry_thei
     assert!(is_sandbox_request_id(&id), "{id}");
     seen.push(id);
     sandbox.faults().inject(FaultRule::new(
-        OperationId::GetBackup,
+        OperationId::GetBackupById,
         1,
         Fault::json_error(500, "broken"),
     ));

@@ -205,8 +205,7 @@ async fn a_redirect_within_the_origin_is_followed_with_its_body_and_no_referer()
 /// On `api`: a done backup [`BACKUP`] of `archive().len()` bytes, whose archive link is `link`.
 async fn backup_with_link(api: &MockServer, link: &str) {
     api.mock_async(|when, then| {
-        when.method("GET")
-            .path(format!("/databases/{DB}/backups/{BACKUP}"));
+        when.method("GET").path(format!("/backups/{BACKUP}"));
         then.status(200).json_body(json!({"database_backup": {
             "id": BACKUP, "created_at": "2026-03-01T03:00:00Z", "name": "20260301030000_db",
             "status": "done", "size": archive().len(), "method": "periodic"}}));

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::{DB, PASSWORD, builder, client, database};
 
-const NAME_RULE: &str = "6 to 32 lower-case letters, digits and hyphens, with no hyphen at the start or end and no two hyphens in a row";
+const NAME_RULE: &str = "6 to 32 characters, a letter then letters, digits and underscores (my_app_4553_rw), or lower-case words of letters and digits joined by single hyphens (my-user)";
 const PASSWORD_RULE: &str = "24 to 64 characters";
 /// The rule a confirmation breaks when it is not the password.
 const SAME_AS_PASSWORD_RULE: &str = "the same as password";
@@ -98,14 +98,21 @@ async fn names_at_every_boundary() {
             "a".repeat(33),
             Err(("name", Problem::TooLong { length: 33 })),
         ),
+        // The API reference's rule: lower-case words joined by single hyphens.
         ("123456".into(), Ok(())),
         ("ab-cd-ef".into(), Ok(())),
         ("-abcdef".into(), Err(("name", pattern.clone()))),
         ("abcdef-".into(), Err(("name", pattern.clone()))),
         ("abc--def".into(), Err(("name", pattern.clone()))),
-        ("Abcdef".into(), Err(("name", pattern.clone()))),
-        ("abcDEF".into(), Err(("name", pattern.clone()))),
-        ("abc_def".into(), Err(("name", pattern.clone()))),
+        // The user guides' rule: a letter, then letters, digits and underscores.
+        ("my_app_4553_rw".into(), Ok(())),
+        ("Abcdef".into(), Ok(())),
+        ("abc_DEF_".into(), Ok(())),
+        ("_abcdef".into(), Err(("name", pattern.clone()))),
+        ("1abc_def".into(), Err(("name", pattern.clone()))),
+        // Neither.
+        ("abc_de-f".into(), Err(("name", pattern.clone()))),
+        ("Abc-def".into(), Err(("name", pattern.clone()))),
         ("abc def".into(), Err(("name", pattern.clone()))),
         (
             "abcdé".into(),
@@ -240,7 +247,7 @@ async fn a_hand_built_body_must_confirm_its_password() {
 #[tokio::test]
 async fn every_broken_rule_is_reported_at_once() {
     let (server, mock) = accepting_server().await;
-    let user = NewUser::new("Bad_Name").password("short");
+    let user = NewUser::new("bad_name-mixed").password("short");
 
     let error = client(&server)
         .users()
@@ -266,13 +273,13 @@ async fn every_broken_rule_is_reported_at_once() {
 
 #[tokio::test]
 async fn skipping_validation_sends_the_body_and_lets_the_service_judge() {
-    // The user guides allow underscores; the documented rule does not. Skipping lets the
-    // service decide.
+    // A name neither source allows (underscores and hyphens mixed): skipping the checks sends it
+    // anyway and lets the service decide.
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
             when.method("POST").json_body(json!({"database_user": {
-                "database_id": DB, "name": "my_user", "read_only": false}}));
+                "database_id": DB, "name": "my_user-x", "read_only": false}}));
             then.status(422)
                 .header("content-type", "application/json")
                 .json_body(json!({"errors": {"name": ["is invalid"]}}));
@@ -282,7 +289,7 @@ async fn skipping_validation_sends_the_body_and_lets_the_service_judge() {
 
     let error = client
         .users()
-        .create(NewUser::new("my_user"))
+        .create(NewUser::new("my_user-x"))
         .await
         .expect_err("422");
 
@@ -294,7 +301,7 @@ async fn skipping_validation_sends_the_body_and_lets_the_service_judge() {
 /// accepts it, with the same verdicts as the calls that send.
 #[test]
 fn checks_without_sending_give_the_same_verdicts() {
-    let bad_name = NewUser::new("Bad_Name").check().unwrap_err();
+    let bad_name = NewUser::new("bad_name-mixed").check().unwrap_err();
     assert_eq!((bad_name.field(), bad_name.rule()), ("name", NAME_RULE));
     assert!(NewUser::new("reporting").check().is_ok());
     assert!(NewUser::new("reporting").password(PASSWORD).check().is_ok());

@@ -18,7 +18,7 @@ use scalingo_db_sandbox::{Clock, DEFAULT_DATABASE, Fault, FaultRule, Sandbox, Sa
 use serde_json::json;
 
 /// The sandbox operation `wait` polls.
-const GET: OperationId = OperationId::GetBackup;
+const GET: OperationId = OperationId::GetBackupById;
 
 /// A sandbox started with `config` on a manual clock; a client of [`DEFAULT_DATABASE`] with
 /// quick retries, sleeping on that clock; the shared clock, which records the client's sleeps;

@@ -732,6 +732,58 @@ pub mod operations {
             )
         }
     }
+    pub struct GetBackupByIdWhen(::httpmock::When);
+    impl GetBackupByIdWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(regex::Regex::new("^/backups/[^/]*$").unwrap()),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn backup_id(self, value: &str) -> Self {
+            let re = regex::Regex::new(&format!("^/backups/{}$", value.to_string())).unwrap();
+            Self(self.0.path_matches(re))
+        }
+    }
+    pub struct GetBackupByIdThen(::httpmock::Then);
+    impl GetBackupByIdThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::BackupResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn client_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 4u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+        pub fn server_error(self, status: u16, value: ::serde_json::Value) -> Self {
+            assert_eq!(status / 100u16, 5u16);
+            Self(
+                self.0
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .json_body(value),
+            )
+        }
+    }
     pub struct GetBackupArchiveUrlWhen(::httpmock::When);
     impl GetBackupArchiveUrlWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -1036,6 +1088,9 @@ pub trait MockServerExt {
     fn get_backup<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetBackupWhen, operations::GetBackupThen);
+    fn get_backup_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetBackupByIdWhen, operations::GetBackupByIdThen);
     fn get_backup_archive_url<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::GetBackupArchiveUrlWhen, operations::GetBackupArchiveUrlThen);
@@ -1190,6 +1245,17 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::GetBackupWhen::new(when),
                 operations::GetBackupThen::new(then),
+            )
+        })
+    }
+    fn get_backup_by_id<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::GetBackupByIdWhen, operations::GetBackupByIdThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::GetBackupByIdWhen::new(when),
+                operations::GetBackupByIdThen::new(then),
             )
         })
     }

@@ -667,7 +667,7 @@ impl Client {
     ///Show a backup
     ///
     ///Shows one backup. Not on the public documentation; used by the official JavaScript client
-    ///(the Go client uses the flat path `/backups/{backup_id}`).
+    ///(the Go client and the CLI use the flat path of `get_backup_by_id`).
     ///
     ///
     ///Sends a `GET` request to `/databases/{database_id}/backups/{backup_id}`
@@ -699,6 +699,53 @@ impl Client {
             .build()?;
         let info = OperationInfo {
             operation_id: "get_backup",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    ///Show a backup by its ID alone
+    ///
+    ///Shows one backup of the token's database: the database comes from the token, not the
+    ///path. Not on the public documentation; the path Scalingo's CLI and Go client have used
+    ///since 2019 (go-scalingo `BackupShow`) to follow a backup and to name its download, so the
+    ///one this project's clients use. The nested `get_backup` is the JavaScript client's. A
+    ///backup of another database is not found.
+    ///
+    ///
+    ///Sends a `GET` request to `/backups/{backup_id}`
+    ///
+    ///Arguments:
+    ///- `backup_id`: The backup's id.
+    pub async fn get_backup_by_id<'a>(
+        &'a self,
+        backup_id: &'a str,
+    ) -> Result<ResponseValue<types::BackupResponse>, Error<ByteStream>> {
+        let url = format!(
+            "{}/backups/{}",
+            self.baseurl,
+            encode_path(&backup_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_backup_by_id",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

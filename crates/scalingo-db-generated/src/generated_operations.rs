@@ -31,6 +31,8 @@ pub enum OperationId {
     CreateBackup,
     /// Show a backup (`GET` `/databases/{database_id}/backups/{backup_id}`).
     GetBackup,
+    /// Show a backup by its ID alone (`GET` `/backups/{backup_id}`).
+    GetBackupById,
     /// Get a backup's download link (`GET` `/databases/{database_id}/backups/{backup_id}/archive`).
     GetBackupArchiveUrl,
     /// Download a backup's archive (`GET` `/databases/{database_id}/backups/{backup_id}/download`).
@@ -42,7 +44,7 @@ pub enum OperationId {
 }
 impl OperationId {
     /// Every operation, in the order of the contract.
-    pub const ALL: [OperationId; 17usize] = [
+    pub const ALL: [OperationId; 18usize] = [
         OperationId::GetDatabase,
         OperationId::UpdateDatabase,
         OperationId::GetRecoveryWindow,
@@ -56,13 +58,14 @@ impl OperationId {
         OperationId::ListBackups,
         OperationId::CreateBackup,
         OperationId::GetBackup,
+        OperationId::GetBackupById,
         OperationId::GetBackupArchiveUrl,
         OperationId::DownloadBackupArchive,
         OperationId::ExchangeApiToken,
         OperationId::GetAddonToken,
     ];
     /// How many operations the contract has.
-    pub const COUNT: usize = 17usize;
+    pub const COUNT: usize = 18usize;
     /// Its position in [`OperationId::ALL`], for tables indexed by operation.
     pub const fn index(self) -> usize {
         self as usize
@@ -83,6 +86,7 @@ impl OperationId {
             OperationId::ListBackups => "list_backups",
             OperationId::CreateBackup => "create_backup",
             OperationId::GetBackup => "get_backup",
+            OperationId::GetBackupById => "get_backup_by_id",
             OperationId::GetBackupArchiveUrl => "get_backup_archive_url",
             OperationId::DownloadBackupArchive => "download_backup_archive",
             OperationId::ExchangeApiToken => "exchange_api_token",
@@ -105,6 +109,7 @@ impl OperationId {
             OperationId::ListBackups => "GET",
             OperationId::CreateBackup => "POST",
             OperationId::GetBackup => "GET",
+            OperationId::GetBackupById => "GET",
             OperationId::GetBackupArchiveUrl => "GET",
             OperationId::DownloadBackupArchive => "GET",
             OperationId::ExchangeApiToken => "POST",
@@ -129,6 +134,7 @@ impl OperationId {
             OperationId::ListBackups => "/databases/{database_id}/backups",
             OperationId::CreateBackup => "/databases/{database_id}/backups",
             OperationId::GetBackup => "/databases/{database_id}/backups/{backup_id}",
+            OperationId::GetBackupById => "/backups/{backup_id}",
             OperationId::GetBackupArchiveUrl => {
                 "/databases/{database_id}/backups/{backup_id}/archive"
             }
@@ -155,6 +161,7 @@ impl OperationId {
             OperationId::ListBackups => Server::DatabaseApi,
             OperationId::CreateBackup => Server::DatabaseApi,
             OperationId::GetBackup => Server::DatabaseApi,
+            OperationId::GetBackupById => Server::DatabaseApi,
             OperationId::GetBackupArchiveUrl => Server::DatabaseApi,
             OperationId::DownloadBackupArchive => Server::DatabaseApi,
             OperationId::ExchangeApiToken => Server::Auth,
@@ -177,6 +184,7 @@ impl OperationId {
             OperationId::ListBackups => "backups",
             OperationId::CreateBackup => "backups",
             OperationId::GetBackup => "backups",
+            OperationId::GetBackupById => "backups",
             OperationId::GetBackupArchiveUrl => "backups",
             OperationId::DownloadBackupArchive => "backups",
             OperationId::ExchangeApiToken => "auth",
@@ -199,6 +207,7 @@ impl OperationId {
             OperationId::ListBackups => "List backups",
             OperationId::CreateBackup => "Create a backup",
             OperationId::GetBackup => "Show a backup",
+            OperationId::GetBackupById => "Show a backup by its ID alone",
             OperationId::GetBackupArchiveUrl => "Get a backup's download link",
             OperationId::DownloadBackupArchive => "Download a backup's archive",
             OperationId::ExchangeApiToken => "Exchange an API token for a user token",
@@ -221,6 +230,7 @@ impl OperationId {
             OperationId::ListBackups => Some(SecurityScheme::DatabaseToken),
             OperationId::CreateBackup => Some(SecurityScheme::DatabaseToken),
             OperationId::GetBackup => Some(SecurityScheme::DatabaseToken),
+            OperationId::GetBackupById => Some(SecurityScheme::DatabaseToken),
             OperationId::GetBackupArchiveUrl => Some(SecurityScheme::DatabaseToken),
             OperationId::DownloadBackupArchive => Some(SecurityScheme::ArchiveLink),
             OperationId::ExchangeApiToken => Some(SecurityScheme::ApiToken),
@@ -245,6 +255,7 @@ impl OperationId {
             OperationId::ListBackups => true,
             OperationId::CreateBackup => false,
             OperationId::GetBackup => true,
+            OperationId::GetBackupById => true,
             OperationId::GetBackupArchiveUrl => true,
             OperationId::DownloadBackupArchive => true,
             OperationId::ExchangeApiToken => true,
@@ -270,7 +281,7 @@ impl ::std::fmt::Display for UnknownOperation {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(
             f,
-            "`{}` is not an operation of the contract; known: get_database, update_database, get_recovery_window, restore_database, get_operation, list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
+            "`{}` is not an operation of the contract; known: get_database, update_database, get_recovery_window, restore_database, get_operation, list_users, create_user, delete_user, update_user_password, reset_user_password, list_backups, create_backup, get_backup, get_backup_by_id, get_backup_archive_url, download_backup_archive, exchange_api_token, get_addon_token",
             self.0
         )
     }

@@ -58,12 +58,12 @@ pub const CREATE_USER: &[FieldRule] = &[
         check: Check::String(StringRule {
             min_length: Some(6usize),
             max_length: Some(32usize),
-            pattern: Some("^[a-z0-9]+(-[a-z0-9]+)*$"),
+            pattern: Some("^([A-Za-z][A-Za-z0-9_]*|[a-z0-9]+(-[a-z0-9]+)*)$"),
             format: None,
             allowed: &[],
         }),
         same_as: None,
-        rule: "6 to 32 lower-case letters, digits and hyphens, with no hyphen at the start or end and no two hyphens in a row",
+        rule: "6 to 32 characters, a letter then letters, digits and underscores (my_app_4553_rw), or lower-case words of letters and digits joined by single hyphens (my-user)",
     },
     FieldRule {
         path: &["database_user", "read_only"],

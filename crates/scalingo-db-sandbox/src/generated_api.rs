@@ -185,6 +185,12 @@ pub struct GetBackupPath {
     /// `{backup_id}`.
     pub backup_id: String,
 }
+/// The path parameters of `get_backup_by_id`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct GetBackupByIdPath {
+    /// `{backup_id}`.
+    pub backup_id: String,
+}
 /// The path parameters of `get_backup_archive_url`.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct GetBackupArchiveUrlPath {
@@ -219,6 +225,11 @@ pub trait BackupsApi: Send + Sync + 'static {
     fn get_backup(
         &self,
         request: Request<GetBackupPath>,
+    ) -> impl Future<Output = Result<scalingo_db_generated::types::Backup, ApiError>> + Send;
+    /// `get_backup_by_id`: Show a backup by its ID alone (`GET /backups/{backup_id}`).
+    fn get_backup_by_id(
+        &self,
+        request: Request<GetBackupByIdPath>,
     ) -> impl Future<Output = Result<scalingo_db_generated::types::Backup, ApiError>> + Send;
     /// `get_backup_archive_url`: Get a backup's download link (`GET /databases/{database_id}/backups/{backup_id}/archive`).
     fn get_backup_archive_url(
@@ -257,7 +268,7 @@ pub fn routes<A>(api: Arc<A>) -> Vec<(OperationId, MethodRouter)>
 where
     A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
 {
-    let mut routes = Vec::with_capacity(17usize);
+    let mut routes = Vec::with_capacity(18usize);
     {
         let api = Arc::clone(&api);
         routes.push((
@@ -449,6 +460,21 @@ where
                       headers: HeaderMap,
                       body: Result<Bytes, BytesRejection>| async move {
                     get_backup(&*api, path, query, headers, body).await
+                },
+            ),
+        ));
+    }
+    {
+        let api = Arc::clone(&api);
+        routes.push((
+            OperationId::GetBackupById,
+            on(
+                MethodFilter::GET,
+                move |path: Result<Path<GetBackupByIdPath>, PathRejection>,
+                      RawQuery(query): RawQuery,
+                      headers: HeaderMap,
+                      body: Result<Bytes, BytesRejection>| async move {
+                    get_backup_by_id(&*api, path, query, headers, body).await
                 },
             ),
         ));
@@ -1032,6 +1058,45 @@ where
         body.map_err(crate::http::bad_body)?;
         let body = ();
         let answer = api.get_backup(Request { path, body, headers }).await?;
+        Ok(
+            crate::http::json_answer(
+                200u16,
+                &<scalingo_db_generated::types::BackupResponse as scalingo_db_generated::Envelope>::wrap(
+                    answer,
+                ),
+            ),
+        )
+    }
+        .await;
+    outcome.unwrap_or_else(|error| error.into_response())
+}
+/// Serves `get_backup_by_id`.
+async fn get_backup_by_id<A>(
+    api: &A,
+    path: Result<Path<GetBackupByIdPath>, PathRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    A: Security + DatabasesApi + PitrApi + OperationsApi + UsersApi + BackupsApi + AuthApi,
+{
+    let outcome: Result<Response, ApiError> = async {
+        let Path(path) = path.map_err(crate::http::bad_path)?;
+        let scheme = SecurityScheme::DatabaseToken;
+        let credential = crate::http::credential(
+            scheme.credential(),
+            &headers,
+            query.as_deref(),
+        );
+        api.authorize(
+            scheme,
+            credential.as_deref(),
+            &[("backup_id", path.backup_id.as_str())],
+        )?;
+        body.map_err(crate::http::bad_body)?;
+        let body = ();
+        let answer = api.get_backup_by_id(Request { path, body, headers }).await?;
         Ok(
             crate::http::json_answer(
                 200u16,

@@ -136,6 +136,14 @@ impl Tokens {
 
     /// Checks that `token` is current at `now` and grants exactly `wanted`.
     pub fn check(&self, token: &str, wanted: &Grant, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if self.grant(token, now)? != wanted {
+            return Err(Refusal::WrongGrant);
+        }
+        Ok(())
+    }
+
+    /// What `token` grants, if it is current at `now`.
+    pub fn grant(&self, token: &str, now: DateTime<Utc>) -> Result<&Grant, Refusal> {
         let issued = self.issued.get(token).ok_or(Refusal::Unknown)?;
         // Forgotten already, even if no issue has come along to remove it yet.
         if later(issued.expires_at, REMEMBERED_FOR) <= now {
@@ -144,10 +152,7 @@ impl Tokens {
         if issued.expires_at <= now {
             return Err(Refusal::Expired);
         }
-        if &issued.grant != wanted {
-            return Err(Refusal::WrongGrant);
-        }
-        Ok(())
+        Ok(&issued.grant)
     }
 
     /// Makes every token issued so far expire at `now`. It touches every token, but only a

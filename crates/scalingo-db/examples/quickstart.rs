@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     step("Refuse an invalid user before sending anything");
     match users
-        .create(NewUser::new("Bad_Name").password("short"))
+        .create(NewUser::new("bad_name-mixed").password("short"))
         .await
     {
         Err(Error::Validation(error)) => println!("  {error}"),

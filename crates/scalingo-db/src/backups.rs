@@ -92,7 +92,8 @@ impl<'a> Backups<'a> {
         })
     }
 
-    /// One backup.
+    /// One backup, through the path Scalingo's own CLI has used since 2019
+    /// (`get_backup_by_id`: the database comes from the token).
     pub fn get(&self, backup_id: impl Into<String>) -> Call<'a, Backup> {
         let db = self.db;
         let backup_id = backup_id.into();
@@ -100,11 +101,11 @@ impl<'a> Backups<'a> {
             Box::pin(async move {
                 let backup_id = &backup_id;
                 db.send(
-                    OperationId::GetBackup,
+                    OperationId::GetBackupById,
                     &[backup_id],
                     options,
                     never,
-                    |api| async move { api.get_backup(db.addon_id(), backup_id).await },
+                    |api| async move { api.get_backup_by_id(backup_id).await },
                 )
                 .await
             })

@@ -47,9 +47,9 @@ impl Database {
     /// Sends the Database API operation `operation` with `call`, with the database's token,
     /// retrying as the policy allows, and answers what the body carries.
     ///
-    /// `path` holds the operation's path parameters after the database's id, in the path's order
-    /// (a user's name, a backup's id): each is checked to be one a URL can carry, the database's
-    /// id included, before anything is sent.
+    /// `path` holds the operation's path parameters after the database's id (when the path names
+    /// the database), in the path's order (a user's name, a backup's id): each is checked to be
+    /// one a URL can carry, the database's id included, before anything is sent.
     ///
     /// `recover` turns a final error into a success when the operation's intent is met anyway;
     /// its second argument says whether an earlier attempt may have been applied by the server
@@ -67,7 +67,12 @@ impl Database {
         F: Fn(Arc<scalingo_db_generated::Client>) -> Fut,
         Fut: Future<Output = Generated<T>>,
     {
-        let parameters = std::iter::once(self.addon_id()).chain(path.iter().copied());
+        // A path that names no database (`get_backup_by_id`) takes it from the token.
+        let database = operation
+            .path()
+            .contains("{database_id}")
+            .then(|| self.addon_id());
+        let parameters = database.into_iter().chain(path.iter().copied());
         validation::path_parameters(operation, parameters)?;
         let client = self.client();
         let call = &call;

@@ -10,7 +10,12 @@ const UNKNOWN_BACKUP: &str = "0123456789abcdef01234567";
 #[test]
 fn an_invalid_user_name_is_refused_with_its_rule_and_nothing_is_created() {
     let work = Workdir::new();
-    for name in ["Bad_Name", "short", "double--hyphen"] {
+    for name in [
+        "mixed_and-hyphens",
+        "short",
+        "double--hyphen",
+        "9_starts_with_a_digit",
+    ] {
         work.run_with_stdin(
             ["users", "create", name, "--password-stdin"],
             format!("{PASSWORD}\n"),

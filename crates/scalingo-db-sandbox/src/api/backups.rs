@@ -20,8 +20,9 @@ use crate::archive::{RangeRequest, parse_range};
 use crate::error::ApiError;
 use crate::generated_api::{
     BackupsApi, CreateBackupPath, DownloadBackupArchivePath, GetBackupArchiveUrlPath,
-    GetBackupPath, ListBackupsPath, Request,
+    GetBackupByIdPath, GetBackupPath, ListBackupsPath, Request,
 };
+use crate::http::credential;
 use crate::service::Service;
 use crate::store::Backup;
 use crate::tokens::Grant;
@@ -92,6 +93,20 @@ impl BackupsApi for Service {
         let now = self.clock().now();
         let store = self.store();
         let database = store.database(&request.path.database_id)?;
+        let backup = database.backup(&request.path.backup_id)?;
+        Ok(backup.view(database, store.lifecycle(), now))
+    }
+
+    /// The backup of the token's database: the path names no database. A backup of another
+    /// database is not found, as if it did not exist.
+    async fn get_backup_by_id(
+        &self,
+        request: Request<GetBackupByIdPath>,
+    ) -> Result<BackupView, ApiError> {
+        let now = self.clock().now();
+        let store = self.store();
+        let token = credential(Credential::Bearer, &request.headers, None);
+        let database = store.database(&store.token_database(token.as_deref())?)?;
         let backup = database.backup(&request.path.backup_id)?;
         Ok(backup.view(database, store.lifecycle(), now))
     }

@@ -20,6 +20,10 @@ impl Security for Service {
         let grant = match scheme {
             SecurityScheme::ApiToken => return store.check_api_token(credential),
             SecurityScheme::UserToken => Grant::User,
+            // A path that names no database (`get_backup_by_id`) is the token's database's.
+            SecurityScheme::DatabaseToken if !names(scope, "database_id") => {
+                return store.token_database(credential).map(drop);
+            }
             SecurityScheme::DatabaseToken => {
                 Grant::Database(parameter(scheme, scope, "database_id")?.to_owned())
             }
@@ -50,6 +54,11 @@ fn missing(scheme: SecurityScheme) -> String {
         }
         (_, Credential::Header(header)) => format!("the `{header}` header is required"),
     }
+}
+
+/// Whether the path has the parameter `name`.
+fn names(scope: &[(&'static str, &str)], name: &str) -> bool {
+    scope.iter().any(|(parameter, _)| *parameter == name)
 }
 
 /// The path parameter `name` that `scheme`'s tokens are bound to. Its absence is a contract the

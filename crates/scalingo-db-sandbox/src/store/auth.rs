@@ -22,16 +22,18 @@ impl Store {
     pub fn check_token(&self, token: &str, grant: &Grant) -> Result<(), ApiError> {
         self.tokens
             .check(token, grant, self.now())
-            .map_err(|refusal| {
-                ApiError::Unauthorized(
-                    match refusal {
-                        Refusal::Unknown => "invalid token",
-                        Refusal::Expired => "token expired",
-                        Refusal::WrongGrant => "this token is not valid for this resource",
-                    }
-                    .to_owned(),
-                )
-            })
+            .map_err(unauthorized)
+    }
+
+    /// The database a current database token was issued for: the scope of the calls whose path
+    /// names no database (`get_backup_by_id`).
+    pub fn token_database(&self, token: Option<&str>) -> Result<String, ApiError> {
+        let token =
+            token.ok_or_else(|| ApiError::Unauthorized("a bearer token is required".to_owned()))?;
+        match self.tokens.grant(token, self.now()).map_err(unauthorized)? {
+            Grant::Database(database) => Ok(database.clone()),
+            _ => Err(unauthorized(Refusal::WrongGrant)),
+        }
     }
 
     /// A token granting `grant`, for the lifetime the configuration gives its kind.
@@ -55,6 +57,18 @@ impl Store {
         let now = self.now();
         self.tokens.expire_all(now);
     }
+}
+
+/// The 401 of a refused token, saying why.
+fn unauthorized(refusal: Refusal) -> ApiError {
+    ApiError::Unauthorized(
+        match refusal {
+            Refusal::Unknown => "invalid token",
+            Refusal::Expired => "token expired",
+            Refusal::WrongGrant => "this token is not valid for this resource",
+        }
+        .to_owned(),
+    )
 }
 
 #[cfg(test)]
