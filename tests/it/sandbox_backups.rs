@@ -1,6 +1,7 @@
 //! The backups operations of the facade against the in-process sandbox: listing order, the
 //! scheduled → running → done lifecycle and the one-backup-at-a-time rule, archive links and
-//! their tokens (bound to one backup, expiring), and downloads: a valid `.tar.gz`, resumed with
+//! their tokens (bound to one backup, expiring), the flat path of `get_backup_by_id` (the token's
+//! database only), and downloads: a valid `.tar.gz`, resumed with
 //! `Range` at any offset, 416 past the end.
 //!
 //! The sandbox runs on a manual clock that the tests move: a backup's phases and a link's
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use crate::support::{SharedClock, manual_clock, sandbox_builder};
 use scalingo_db::{ArchiveUrl, Backup, BackupMethod, BackupStatus, Database, Error};
-use scalingo_db_sandbox::{DEFAULT_DATABASE, Sandbox, SandboxConfig};
+use scalingo_db_sandbox::{DEFAULT_DATABASE, DEFAULT_REDIS_DATABASE, Sandbox, SandboxConfig};
 
 /// A small archive, so downloads stay fast.
 const ARCHIVE_SIZE: u64 = 256 * 1024;
@@ -441,4 +442,45 @@ async fn an_unknown_backup_is_not_found() {
             other => panic!("{action}: expected a 404, got {other:?}"),
         }
     }
+}
+
+/// `GET <path>` on the sandbox's Database API with `token`: the status and the body.
+async fn raw_get(sandbox: &Sandbox, path: &str, token: &str) -> (u16, serde_json::Value) {
+    let answer = reqwest::Client::new()
+        .get(format!("{}{path}", sandbox.database_api_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the sandbox answers");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.expect("a JSON answer"))
+}
+
+#[tokio::test]
+async fn a_backup_is_shown_on_the_flat_path_for_its_own_databases_token_only() {
+    let (sandbox, db) = start(SandboxConfig::default()).await;
+    let backup = db.backups().list().await.expect("list").remove(0);
+    let own = sandbox.database_token(DEFAULT_DATABASE);
+
+    // The flat path Scalingo's CLI uses, and the nested one of the JavaScript client: the same
+    // backup in the same envelope.
+    let (status, flat) = raw_get(&sandbox, &format!("/backups/{}", backup.id), &own).await;
+    assert_eq!(status, 200, "{flat}");
+    assert_eq!(flat["database_backup"]["id"], backup.id.as_str());
+    let nested = format!("/databases/{DEFAULT_DATABASE}/backups/{}", backup.id);
+    assert_eq!(raw_get(&sandbox, &nested, &own).await, (200, flat));
+
+    // Another database's token: not found, as if the backup did not exist.
+    let (status, body) = raw_get(
+        &sandbox,
+        &format!("/backups/{}", backup.id),
+        &sandbox.database_token(DEFAULT_REDIS_DATABASE),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["resource"], "database_backup");
+
+    // No token, or one that is not a database's: refused.
+    let (status, _) = raw_get(&sandbox, &format!("/backups/{}", backup.id), "nonsense").await;
+    assert_eq!(status, 401);
 }
