@@ -113,10 +113,9 @@ impl PrefixCheck {
 
 impl Drop for PrefixCheck {
     fn drop(&mut self) {
-        if self.worker.is_some() {
-            self.shared.lock().abandoned = true;
-            self.shared.wake.notify_one();
-        }
+        // Harmless once the thread has ended (after `finish`); needed whenever it may still wait.
+        self.shared.lock().abandoned = true;
+        self.shared.wake.notify_one();
     }
 }
 
@@ -192,6 +191,9 @@ mod tests {
         assert!(check.finish().await.is_ok());
     }
 
+    /// Longer than any check of these few MiB takes; only there so that a hung thread fails.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_flipped_byte_fails_and_shows_without_finish() {
         let mut archive = archive();
@@ -199,20 +201,20 @@ mod tests {
         archive[100] ^= 0xff;
         let dir = tempfile::tempdir().expect("a directory");
         let (file, path) = file_of(&dir, &archive);
-        let check = PrefixCheck::start(file, path, GzipCheck::default(), 0, total);
+        let mut check = PrefixCheck::start(file, path, GzipCheck::default(), 0, total);
         check.advance(total);
-        // Bounded: the thread reads a few MiB.
-        for _ in 0..500 {
-            if check.failed() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        // The thread ends on what it found; waiting for it (bounded, never a sleep) is waiting
+        // for the failure to be known.
+        let worker = check.worker.take().expect("a running check");
+        let outcome = tokio::time::timeout(WAIT, worker)
+            .await
+            .expect("the check's thread ends")
+            .expect("the thread did not panic");
         assert!(
             check.failed(),
             "seen by the coordinator before it asks for the outcome"
         );
-        match check.finish().await {
+        match outcome {
             Err(Error::Archive(
                 ArchiveProblem::Corrupt { .. } | ArchiveProblem::ChecksumMismatch { .. },
             )) => {}
@@ -225,7 +227,7 @@ mod tests {
         let archive = archive();
         let dir = tempfile::tempdir().expect("a directory");
         let (file, path) = file_of(&dir, &archive);
-        let check = PrefixCheck::start(
+        let mut check = PrefixCheck::start(
             file,
             path,
             GzipCheck::default(),
@@ -234,15 +236,13 @@ mod tests {
         );
         check.advance(100);
         let shared = Arc::clone(&check.shared);
+        let worker = check.worker.take().expect("a running check");
         drop(check);
         assert!(shared.lock().abandoned);
-        // The thread holds the other reference until it ends; bounded wait.
-        for _ in 0..500 {
-            if Arc::strong_count(&shared) == 1 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("the check's thread did not end");
+        // The thread ends once it sees the check abandoned (bounded wait, never a sleep).
+        let _ = tokio::time::timeout(WAIT, worker)
+            .await
+            .expect("the check's thread ends");
+        assert_eq!(Arc::strong_count(&shared), 1, "the thread let its state go");
     }
 }
