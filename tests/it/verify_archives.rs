@@ -219,3 +219,21 @@ fn a_tool_that_cannot_be_run_is_an_error_not_a_verdict() {
     assert!(program.starts_with("pg_restore"), "{program}");
     assert!(message.contains("/nonexistent/bin"), "{message}");
 }
+
+#[tokio::test]
+async fn a_verification_never_shows_the_passwords_it_was_given() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let db = sandbox_database(&sandbox);
+    let target =
+        verify::RestoreTarget::parse("postgres://me:scratch-secret@127.0.0.1/scratch").unwrap();
+    let verification = db
+        .backups()
+        .verify("b1")
+        .options(VerifyOptions::new().restore_into(target))
+        .production_urls(["postgres://app:production-secret@db.internal/app".to_owned()]);
+    let shown = format!("{verification:?}");
+    assert!(shown.contains("scratch"), "{shown}");
+    for secret in ["scratch-secret", "production-secret", "db.internal"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}

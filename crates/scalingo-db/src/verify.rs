@@ -121,12 +121,22 @@ const IN_FLIGHT: usize = 1024 * 1024;
 /// The verification of a backup's archive as it downloads, from [`Backups::verify`]; `.await`
 /// it.
 #[must_use = "a verification does nothing until it is awaited"]
-#[derive(Debug)]
 pub struct Verify<'a> {
     backups: Backups<'a>,
     backup_id: String,
     options: VerifyOptions,
+    /// Production URLs carry their passwords: never shown.
     production_urls: Vec<String>,
+}
+
+impl std::fmt::Debug for Verify<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verify")
+            .field("backup_id", &self.backup_id)
+            .field("options", &self.options)
+            .field("production_urls", &self.production_urls.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Verify<'_> {
