@@ -5,7 +5,7 @@
 
 use scalingo_db::Error;
 use scalingo_db::verify::{self, DumpKind, Outcome, Report, Verdict, VerifyOptions};
-use scalingo_db_sandbox::{Sandbox, SandboxConfig};
+use scalingo_db_sandbox::{DEFAULT_REDIS_DATABASE, Sandbox, SandboxConfig};
 
 use scalingo_db_tests::archives::tar_gz;
 
@@ -236,4 +236,25 @@ async fn a_verification_never_shows_the_passwords_it_was_given() {
     for secret in ["scratch-secret", "production-secret", "db.internal"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
+}
+
+#[tokio::test]
+async fn a_backup_of_an_engine_without_a_dump_is_checked_as_an_archive_and_says_so() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let redis = crate::support::database(
+        crate::support::sandbox_builder_of(&sandbox, DEFAULT_REDIS_DATABASE),
+        DEFAULT_REDIS_DATABASE,
+    );
+    let backup = seeded_backup(&redis).await;
+    let report = redis.backups().verify(&backup.id).await.unwrap();
+    assert_eq!(report.expected, None);
+    assert_eq!(report.verdict, Verdict::Verified, "{report:#?}");
+    let dump = check(&report, "dump");
+    assert_eq!(dump.outcome, Outcome::Skipped);
+    assert!(
+        dump.detail.contains("a redis backup holds no dump"),
+        "{}",
+        dump.detail
+    );
+    assert_eq!(check(&report, "gzip").outcome, Outcome::Passed);
 }

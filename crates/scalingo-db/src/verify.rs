@@ -47,6 +47,9 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
     expect: Option<DumpKind>,
+    /// The engine of a backup whose archive holds no dump this module reads (Redis, InfluxDB,
+    /// ...): only the archive is checked, and the report says so.
+    engine_without_dump: Option<String>,
     restore_into: Option<RestoreTarget>,
     programs: tools::Programs,
 }
@@ -201,11 +204,14 @@ impl<'a> Backups<'a> {
         if let Some(target) = &options.restore_into {
             target.refuse_production(Some(&database), production_urls)?;
         }
-        if options.expect.is_none() {
-            options.expect = database
-                .type_name
-                .as_ref()
-                .and_then(|name| DumpKind::of_database_type(&name.to_string()));
+        if options.expect.is_none()
+            && let Some(engine) = &database.type_name
+        {
+            let engine = engine.to_string();
+            options.expect = DumpKind::of_database_type(&engine);
+            if options.expect.is_none() {
+                options.engine_without_dump = Some(engine);
+            }
         }
         if options.expect == Some(DumpKind::Postgresql) {
             let programs = options.programs.clone();

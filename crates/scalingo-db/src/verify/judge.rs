@@ -94,7 +94,16 @@ pub(super) fn judge(findings: Findings, options: &VerifyOptions, took: Duration)
     let mut restore = None;
     match found {
         None if damaged => checks.skipped("dump", "the archive could not be read far enough"),
-        None => checks.failed(Verdict::DumpUnreadable, "dump", no_dump(&archive)),
+        None => match &options.engine_without_dump {
+            Some(engine) => checks.skipped(
+                "dump",
+                format!(
+                    "a {engine} backup holds no dump this verification reads (it reads \
+                     PostgreSQL, MySQL and MongoDB dumps): only the archive was checked"
+                ),
+            ),
+            None => checks.failed(Verdict::DumpUnreadable, "dump", no_dump(&archive)),
+        },
         Some(found) => {
             let readable = judge_dump(&found, options, damaged, &mut checks);
             let (contents, rows) = contents(&found);
