@@ -31,8 +31,8 @@ use scalingo_db_sandbox::{DEFAULT_DATABASE, Fault, FaultRule, Sandbox, SandboxCo
 use sha2::{Digest as _, Sha256};
 
 use crate::support::{
-    BACKUP_ID, FAST_RETRIES, SharedClock, assert_no_token, client as mock_client, gzip,
-    manual_clock, mock_backup, noise, sandbox_builder, seeded_backup,
+    BACKUP_ID, FAST_RETRIES, FailingWriter, SharedClock, assert_no_token, client as mock_client,
+    gzip, manual_clock, mock_backup, noise, sandbox_builder, seeded_backup,
 };
 
 /// The sandbox operation that serves an archive link.
@@ -892,43 +892,16 @@ async fn a_download_that_fails_before_its_first_byte_leaves_nothing() {
 
 // Item 20: a failing writer is named plainly.
 
-/// A writer on a full disk, like `/dev/full`.
-struct FullDisk;
-
-impl tokio::io::AsyncWrite for FullDisk {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        _: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::task::Poll::Ready(Err(std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            "No space left on device",
-        )))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 #[tokio::test]
 async fn a_writer_that_fails_is_named_plainly() {
     let (_sandbox, db, _) = start().await;
     let backup = seeded_backup(&db).await;
     let error = db
         .backups()
-        .download_to(&backup.id, FullDisk)
+        .download_to(
+            &backup.id,
+            FailingWriter(std::io::ErrorKind::StorageFull, "No space left on device"),
+        )
         .await
         .expect_err("the disk is full");
     assert_eq!(error.to_string(), "the writer: No space left on device");

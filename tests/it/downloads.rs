@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{
-    FAST_RETRIES, SharedClock, assert_no_token, manual_clock, sandbox_builder, seeded_backup,
+    FAST_RETRIES, FailingWriter, SharedClock, assert_no_token, manual_clock, sandbox_builder,
+    seeded_backup,
 };
 use scalingo_db::{
     ArchiveProblem, Backup, BackupStatus, Database, Downloaded, Error, OperationId, Progress,
@@ -976,33 +977,6 @@ async fn a_body_that_is_not_an_archive_never_reaches_the_writer() {
     }
 }
 
-/// A writer whose every write fails, like standard output into a closed pipe.
-struct ClosedPipe;
-
-impl tokio::io::AsyncWrite for ClosedPipe {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        _: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 #[tokio::test]
 async fn a_writer_that_fails_ends_the_download_with_an_io_error_without_a_path() {
     let (sandbox, db, _, token) = start(sized(SMALL)).await;
@@ -1011,7 +985,10 @@ async fn a_writer_that_fails_ends_the_download_with_an_io_error_without_a_path()
 
     let error = db
         .backups()
-        .download_to(&backup.id, ClosedPipe)
+        .download_to(
+            &backup.id,
+            FailingWriter(std::io::ErrorKind::BrokenPipe, "broken pipe"),
+        )
         .await
         .expect_err("nothing can be written");
 

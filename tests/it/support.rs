@@ -233,3 +233,31 @@ pub fn mock_backup(server: &MockServer, size: usize) {
         }));
     });
 }
+
+/// A writer whose every write fails with this error: a full disk (`StorageFull`, "No space left
+/// on device", like `/dev/full`), standard output into a closed pipe (`BrokenPipe`).
+pub struct FailingWriter(pub std::io::ErrorKind, pub &'static str);
+
+impl tokio::io::AsyncWrite for FailingWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(self.0, self.1)))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

@@ -141,7 +141,7 @@ fn a_truncated_a_flipped_and_an_overlong_archive_are_damaged() {
     assert_eq!(report.verdict, Verdict::Verified, "{report:#?}");
     for (name, bytes, expected) in [
         ("truncated", truncated, "unexpected end of file"),
-        ("flipped", &flipped[..], ""),
+        ("flipped", &flipped[..], "bytes of the archive"),
         (
             "overlong",
             &overlong[..],

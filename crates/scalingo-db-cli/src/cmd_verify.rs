@@ -114,7 +114,7 @@ pub async fn run(args: VerifyArgs, db: &Database, output: &Output) -> Result<(),
                 ))
             })?,
     };
-    let mut options = options(&args)?;
+    let mut options = options(&args);
     if let Some(target) = restore_target(&args)? {
         // The database's own description is checked by the library, before anything is read.
         confirm_restore(&target, &args)?;
@@ -143,7 +143,7 @@ pub async fn run_file(args: VerifyArgs, output: &Output) -> Result<(), CliError>
     let Some(file) = args.file.clone() else {
         return Err(CliError::Usage("--file names no archive".to_owned()));
     };
-    let mut options = options(&args)?;
+    let mut options = options(&args);
     if let Some(target) = restore_target(&args)? {
         target.refuse_production(None, &production_urls())?;
         confirm_restore(&target, &args)?;
@@ -154,15 +154,13 @@ pub async fn run_file(args: VerifyArgs, output: &Output) -> Result<(), CliError>
     finish(&report, None, Some(&file), &title, output)
 }
 
-fn options(args: &VerifyArgs) -> Result<VerifyOptions, CliError> {
-    let mut options = VerifyOptions::new();
-    if let Some(kind) = args.kind {
-        options = options.expect(kind.into());
+/// The options of `args`: the dump expected, if named, and where PostgreSQL's programs are.
+fn options(args: &VerifyArgs) -> VerifyOptions {
+    let options = download_options(args.postgres_bin.clone());
+    match args.kind {
+        Some(kind) => options.expect(kind.into()),
+        None => options,
     }
-    if let Some(folder) = &args.postgres_bin {
-        options = options.postgres_programs(folder);
-    }
-    Ok(options)
 }
 
 /// The restore target `--restore-into` names, if any: a URL without a password on the command

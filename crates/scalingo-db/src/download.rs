@@ -182,7 +182,7 @@ impl<'a, F: FnMut(Progress) + Send + 'a> Download<'a, F> {
         let expected = backups.done_archive_size(&self.backup_id).await?;
         let plan = plan::choose(expected, self.connections, self.part_size);
         let checks = match self.verify.take() {
-            Some(options) => Checks::verifying(backups.verify_options(options).await?),
+            Some(options) => Checks::verifying(backups.resolve(options, &[]).await?),
             None => Checks::default(),
         };
         let (paths, leftover) =
@@ -282,10 +282,7 @@ async fn verification(checks: &Checks) -> Result<Option<Report>> {
     let checks = checks.clone();
     tokio::task::spawn_blocking(move || checks.report().transpose())
         .await
-        .map_err(|joined| Error::Tool {
-            program: "the verification thread".to_owned(),
-            message: joined.to_string(),
-        })?
+        .map_err(crate::verify::thread_failed)?
 }
 
 impl<'a, W, F> DownloadTo<'a, W, F>

@@ -111,10 +111,15 @@ pub async fn verify_file(path: impl AsRef<Path>, options: &VerifyOptions) -> Res
         })
     })
     .await
-    .map_err(|joined| Error::Tool {
+    .map_err(thread_failed)?
+}
+
+/// A verification's thread that panicked or was cancelled, as the error a caller gets.
+pub(crate) fn thread_failed(joined: impl std::fmt::Display) -> Error {
+    Error::Tool {
         program: "the verification thread".to_owned(),
         message: joined.to_string(),
-    })?
+    }
 }
 
 /// How many bytes of a download in flight wait for the verification at most: the transfer waits
@@ -167,10 +172,7 @@ impl Verify<'_> {
             inspect::inspect(reader, &options)
         });
         let downloaded = self.backups.download_to(&self.backup_id, writer).await;
-        let verified = verification.await.map_err(|joined| Error::Tool {
-            program: "the verification thread".to_owned(),
-            message: joined.to_string(),
-        })?;
+        let verified = verification.await.map_err(thread_failed)?;
         match (downloaded, verified) {
             // A verification that could not run stopped reading: the download's broken pipe is
             // only its echo.
@@ -195,7 +197,7 @@ impl<'a> Backups<'a> {
     /// `options` made ready for this database: the dump of its engine expected unless they
     /// expect one, a restore target that looks like it (or like one of `production_urls`)
     /// refused, and the tools a PostgreSQL dump needs found, all before anything is read.
-    async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         mut options: VerifyOptions,
         production_urls: &[String],
@@ -218,17 +220,9 @@ impl<'a> Backups<'a> {
             let restoring = options.restore_into.is_some();
             tokio::task::spawn_blocking(move || postgres::check_programs(&programs, restoring))
                 .await
-                .map_err(|joined| Error::Tool {
-                    program: "pg_restore".to_owned(),
-                    message: joined.to_string(),
-                })??;
+                .map_err(thread_failed)??;
         }
         Ok(options)
-    }
-
-    /// [`Backups::resolve`] for a download, which has no production URLs of its own.
-    pub(crate) async fn verify_options(&self, options: VerifyOptions) -> Result<VerifyOptions> {
-        self.resolve(options, &[]).await
     }
 
     /// Verifies the archive of a `done` backup as it downloads (see [the module](crate::verify)):

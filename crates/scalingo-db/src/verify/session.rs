@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use super::{VerifyOptions, inspect};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Chunks waiting for the verification at most (the check hands over 256 KiB to 1 MiB at once).
 const QUEUE: usize = 8;
@@ -53,10 +53,9 @@ impl Session {
 
     /// Waits for the report (blocking: the [`Tap`] must be gone, or it never comes).
     pub(crate) fn report(self) -> Result<super::Report> {
-        self.worker.join().map_err(|_| Error::Tool {
-            program: "the verification thread".to_owned(),
-            message: "it panicked".to_owned(),
-        })?
+        self.worker
+            .join()
+            .map_err(|_| super::thread_failed("it panicked"))?
     }
 }
 
